@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace HammingDB.Kernels.Scan;
+
+/// <summary>
+/// AVX2 path: the nibble-table popcount of <see cref="Avx512Kernels"/> on 256-bit vectors. A group
+/// of eight codes is two vectors of four distances.
+/// </summary>
+internal static class Avx2Kernels
+{
+    public static bool IsSupported => Avx2.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> NibbleTable()
+    {
+        Vector128<byte> table = Vector128.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        return Vector256.Create(table, table);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> BytePopCount(Vector256<ulong> x, Vector256<byte> table, Vector256<byte> lowNibbles)
+    {
+        Vector256<byte> low = x.AsByte() & lowNibbles;
+        Vector256<byte> high = Vector256.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & lowNibbles;
+        return Avx2.Shuffle(table, low) + Avx2.Shuffle(table, high);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> SumLanes(Vector256<byte> counts) =>
+        Avx2.SumAbsoluteDifferences(counts, Vector256<byte>.Zero).AsUInt64();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> AddPairs(Vector256<byte> a, Vector256<byte> b) =>
+        Avx2.UnpackLow(a.AsUInt64(), b.AsUInt64()).AsByte() + Avx2.UnpackHigh(a.AsUInt64(), b.AsUInt64()).AsByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> AddHalves(Vector256<byte> a, Vector256<byte> b) =>
+        Avx2.Permute2x128(a, b, 0x20) + Avx2.Permute2x128(a, b, 0x31);
+
+    /// <summary>Distance of four words (one 256-bit chunk) of two codes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Distance4(ref ulong a, ref ulong b)
+    {
+        Vector256<byte> counts = BytePopCount(Vector256.LoadUnsafe(ref a) ^ Vector256.LoadUnsafe(ref b), NibbleTable(), Vector256.Create((byte)0x0F));
+        return Vector256.Sum(SumLanes(counts));
+    }
+
+    /// <summary>Distance of one pair of codes of any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Distance(ref ulong a, ref ulong b, int words)
+    {
+        Vector256<byte> table = NibbleTable();
+        Vector256<byte> nib = Vector256.Create((byte)0x0F);
+        int w = 0;
+        ulong sum = 0;
+        if (words >= 4)
+        {
+            // Sum per vector: 32 vectors of 8 per byte would overflow a byte at 8192 bits.
+            Vector256<ulong> lanes = Vector256<ulong>.Zero;
+            for (; w + 4 <= words; w += 4)
+            {
+                lanes += SumLanes(BytePopCount(Vector256.LoadUnsafe(ref a, (nuint)w) ^ Vector256.LoadUnsafe(ref b, (nuint)w), table, nib));
+            }
+            sum = Vector256.Sum(lanes);
+        }
+        for (; w < words; w++)
+        {
+            sum += (ulong)BitOperations.PopCount(Unsafe.Add(ref a, w) ^ Unsafe.Add(ref b, w));
+        }
+        return (int)sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<ulong> Low, Vector256<ulong> High) QueryPattern<TWidth>(ref ulong query)
+        where TWidth : struct, IWidth
+    {
+        if (TWidth.Words == 1)
+        {
+            Vector256<ulong> q = Vector256.Create(query);
+            return (q, q);
+        }
+        if (TWidth.Words == 2)
+        {
+            Vector128<ulong> q = Vector128.LoadUnsafe(ref query);
+            Vector256<ulong> twice = Vector256.Create(q, q);
+            return (twice, twice);
+        }
+        if (TWidth.Words == 4)
+        {
+            Vector256<ulong> q = Vector256.LoadUnsafe(ref query);
+            return (q, q);
+        }
+        return (Vector256.LoadUnsafe(ref query), Vector256.LoadUnsafe(ref query, 4));
+    }
+
+    /// <summary>Distances of the four codes at <paramref name="p"/>, in code order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ulong> Distances4<TWidth>(ref ulong p, Vector256<ulong> q0, Vector256<ulong> q1, Vector256<byte> table, Vector256<byte> nib)
+        where TWidth : struct, IWidth
+    {
+        if (TWidth.Words == 1)
+        {
+            return SumLanes(BytePopCount(Vector256.LoadUnsafe(ref p) ^ q0, table, nib));
+        }
+        if (TWidth.Words == 2)
+        {
+            // a: codes 0-1, b: codes 2-3; pair sums come out as codes 0,2,1,3.
+            Vector256<byte> a = BytePopCount(Vector256.LoadUnsafe(ref p) ^ q0, table, nib);
+            Vector256<byte> b = BytePopCount(Vector256.LoadUnsafe(ref p, 4) ^ q0, table, nib);
+            return Avx2.Permute4x64(SumLanes(AddPairs(a, b)), 0b11_01_10_00);
+        }
+        if (TWidth.Words == 4)
+        {
+            Vector256<byte> a = BytePopCount(Vector256.LoadUnsafe(ref p) ^ q0, table, nib);
+            Vector256<byte> b = BytePopCount(Vector256.LoadUnsafe(ref p, 4) ^ q0, table, nib);
+            Vector256<byte> c = BytePopCount(Vector256.LoadUnsafe(ref p, 8) ^ q0, table, nib);
+            Vector256<byte> d = BytePopCount(Vector256.LoadUnsafe(ref p, 12) ^ q0, table, nib);
+            return SumLanes(AddHalves(AddPairs(a, b), AddPairs(c, d)));
+        }
+        if (TWidth.Words == 8)
+        {
+            // Each code is two vectors: add their byte counts first, then reduce as for 256 bits.
+            Vector256<byte> a = BytePopCount(Vector256.LoadUnsafe(ref p) ^ q0, table, nib) + BytePopCount(Vector256.LoadUnsafe(ref p, 4) ^ q1, table, nib);
+            Vector256<byte> b = BytePopCount(Vector256.LoadUnsafe(ref p, 8) ^ q0, table, nib) + BytePopCount(Vector256.LoadUnsafe(ref p, 12) ^ q1, table, nib);
+            Vector256<byte> c = BytePopCount(Vector256.LoadUnsafe(ref p, 16) ^ q0, table, nib) + BytePopCount(Vector256.LoadUnsafe(ref p, 20) ^ q1, table, nib);
+            Vector256<byte> d = BytePopCount(Vector256.LoadUnsafe(ref p, 24) ^ q0, table, nib) + BytePopCount(Vector256.LoadUnsafe(ref p, 28) ^ q1, table, nib);
+            return SumLanes(AddHalves(AddPairs(a, b), AddPairs(c, d)));
+        }
+        throw new UnreachableException();
+    }
+
+    /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
+    public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
+        where TWidth : struct, IWidth
+        where TSink : struct, IScanSink, allows ref struct
+    {
+        if (TWidth.Words == 0)
+        {
+            ScalarKernels.ScanPerCode<Avx2Pair, TSink>(ref codes, 0, count, words, ref query, ref sink);
+            return;
+        }
+        int w = TWidth.Words;
+        Vector256<byte> table = NibbleTable();
+        Vector256<byte> nib = Vector256.Create((byte)0x0F);
+        (Vector256<ulong> q0, Vector256<ulong> q1) = QueryPattern<TWidth>(ref query);
+        int limit = sink.Limit;
+        if (limit < 0)
+        {
+            return;
+        }
+        Vector256<ulong> lim = Vector256.Create((ulong)limit);
+        Span<ulong> lanes = stackalloc ulong[8];
+        int row = 0;
+        for (; row + 8 <= count; row += 8)
+        {
+            ref ulong p = ref Unsafe.Add(ref codes, (nint)row * w);
+            Vector256<ulong> d0 = Distances4<TWidth>(ref p, q0, q1, table, nib);
+            Vector256<ulong> d1 = Distances4<TWidth>(ref Unsafe.Add(ref p, 4 * w), q0, q1, table, nib);
+            uint mask = Vector256.LessThanOrEqual(d0, lim).ExtractMostSignificantBits()
+                      | (Vector256.LessThanOrEqual(d1, lim).ExtractMostSignificantBits() << 4);
+            if (mask != 0)
+            {
+                d0.StoreUnsafe(ref lanes[0]);
+                d1.StoreUnsafe(ref lanes[4]);
+                limit = ScalarKernels.Drain(mask, lanes, row, ref sink);
+                if (limit < 0)
+                {
+                    return;
+                }
+                lim = Vector256.Create((ulong)limit);
+            }
+        }
+        ScalarKernels.Scan<TWidth, TSink>(ref codes, row, count, w, ref query, ref sink);
+    }
+}
+
+/// <summary>Pair distance through <see cref="Avx2Kernels"/>, for the per-code scan of other widths.</summary>
+internal readonly struct Avx2Pair : IPairDistance
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Distance(ref ulong a, ref ulong b, int words) => Avx2Kernels.Distance(ref a, ref b, words);
+}

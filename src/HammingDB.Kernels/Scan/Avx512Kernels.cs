@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace HammingDB.Kernels.Scan;
+
+/// <summary>
+/// AVX-512 (F + BW) path. .NET has no vector popcount for x86, so a byte's bit count comes from
+/// a 16-entry nibble table (<c>vpshufb</c> on the low and the high nibble, added), and
+/// <c>vpsadbw</c> against zero sums eight bytes into one count per 64-bit lane. For 128- to
+/// 512-bit codes the byte counts of the words of one code are added across lanes before the
+/// single <c>vpsadbw</c>, so each group of eight codes costs one sum.
+/// </summary>
+internal static class Avx512Kernels
+{
+    public static bool IsSupported => Avx512F.IsSupported && Avx512BW.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> NibbleTable()
+    {
+        Vector128<byte> table = Vector128.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+        Vector256<byte> twice = Vector256.Create(table, table);
+        return Vector512.Create(twice, twice);
+    }
+
+    /// <summary>The bit count of every byte of <paramref name="x"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> BytePopCount(Vector512<ulong> x, Vector512<byte> table, Vector512<byte> lowNibbles)
+    {
+        Vector512<byte> low = x.AsByte() & lowNibbles;
+        Vector512<byte> high = Vector512.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & lowNibbles;
+        return Avx512BW.Shuffle(table, low) + Avx512BW.Shuffle(table, high);
+    }
+
+    /// <summary>Sums each run of eight bytes into its 64-bit lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> SumLanes(Vector512<byte> counts) =>
+        Avx512BW.SumAbsoluteDifferences(counts, Vector512<byte>.Zero).AsUInt64();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> AddPairs(Vector512<byte> a, Vector512<byte> b) =>
+        Avx512F.UnpackLow(a.AsUInt64(), b.AsUInt64()).AsByte() + Avx512F.UnpackHigh(a.AsUInt64(), b.AsUInt64()).AsByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> AddBlockPairs(Vector512<byte> a, Vector512<byte> b) =>
+        Avx512F.Shuffle4x128(a.AsUInt64(), b.AsUInt64(), 0x88).AsByte() + Avx512F.Shuffle4x128(a.AsUInt64(), b.AsUInt64(), 0xDD).AsByte();
+
+    /// <summary>The query's words repeated to fill a vector (one code's worth per 1, 2, 4 or 8 lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> QueryPattern<TWidth>(ref ulong query)
+        where TWidth : struct, IWidth
+    {
+        if (TWidth.Words == 1)
+        {
+            return Vector512.Create(query);
+        }
+        if (TWidth.Words == 2)
+        {
+            Vector128<ulong> q = Vector128.LoadUnsafe(ref query);
+            Vector256<ulong> twice = Vector256.Create(q, q);
+            return Vector512.Create(twice, twice);
+        }
+        if (TWidth.Words == 4)
+        {
+            Vector256<ulong> q = Vector256.LoadUnsafe(ref query);
+            return Vector512.Create(q, q);
+        }
+        return Vector512.LoadUnsafe(ref query);
+    }
+
+    /// <summary>Distances of the eight codes at <paramref name="p"/>, in code order, one per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ulong> Distances8<TWidth>(ref ulong p, Vector512<ulong> q, Vector512<byte> table, Vector512<byte> nib)
+        where TWidth : struct, IWidth
+    {
+        if (TWidth.Words == 1)
+        {
+            return SumLanes(BytePopCount(Vector512.LoadUnsafe(ref p) ^ q, table, nib));
+        }
+        if (TWidth.Words == 2)
+        {
+            // a: codes 0-3, b: codes 4-7; the pair sums come out as codes 0,4,1,5,2,6,3,7.
+            Vector512<byte> a = BytePopCount(Vector512.LoadUnsafe(ref p) ^ q, table, nib);
+            Vector512<byte> b = BytePopCount(Vector512.LoadUnsafe(ref p, 8) ^ q, table, nib);
+            Vector512<ulong> sums = SumLanes(AddPairs(a, b));
+            return Avx512F.PermuteVar8x64(sums, Vector512.Create(0UL, 2, 4, 6, 1, 3, 5, 7));
+        }
+        if (TWidth.Words == 4)
+        {
+            // Two codes per vector; pairs then 128-bit blocks are added: codes 0,2,1,3,4,6,5,7.
+            Vector512<byte> a = BytePopCount(Vector512.LoadUnsafe(ref p) ^ q, table, nib);
+            Vector512<byte> b = BytePopCount(Vector512.LoadUnsafe(ref p, 8) ^ q, table, nib);
+            Vector512<byte> c = BytePopCount(Vector512.LoadUnsafe(ref p, 16) ^ q, table, nib);
+            Vector512<byte> d = BytePopCount(Vector512.LoadUnsafe(ref p, 24) ^ q, table, nib);
+            Vector512<ulong> sums = SumLanes(AddBlockPairs(AddPairs(a, b), AddPairs(c, d)));
+            return Avx512F.PermuteVar8x64(sums, Vector512.Create(0UL, 2, 1, 3, 4, 6, 5, 7));
+        }
+        if (TWidth.Words == 8)
+        {
+            // One code per vector; three rounds of adds transpose the eight codes into code order.
+            Vector512<byte> v0 = BytePopCount(Vector512.LoadUnsafe(ref p) ^ q, table, nib);
+            Vector512<byte> v1 = BytePopCount(Vector512.LoadUnsafe(ref p, 8) ^ q, table, nib);
+            Vector512<byte> v2 = BytePopCount(Vector512.LoadUnsafe(ref p, 16) ^ q, table, nib);
+            Vector512<byte> v3 = BytePopCount(Vector512.LoadUnsafe(ref p, 24) ^ q, table, nib);
+            Vector512<byte> v4 = BytePopCount(Vector512.LoadUnsafe(ref p, 32) ^ q, table, nib);
+            Vector512<byte> v5 = BytePopCount(Vector512.LoadUnsafe(ref p, 40) ^ q, table, nib);
+            Vector512<byte> v6 = BytePopCount(Vector512.LoadUnsafe(ref p, 48) ^ q, table, nib);
+            Vector512<byte> v7 = BytePopCount(Vector512.LoadUnsafe(ref p, 56) ^ q, table, nib);
+            Vector512<byte> t0 = AddBlockPairs(AddPairs(v0, v1), AddPairs(v2, v3));
+            Vector512<byte> t1 = AddBlockPairs(AddPairs(v4, v5), AddPairs(v6, v7));
+            return SumLanes(AddBlockPairs(t0, t1));
+        }
+        throw new UnreachableException();
+    }
+
+    /// <summary>Distance of one pair of codes of any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Distance(ref ulong a, ref ulong b, int words)
+    {
+        Vector512<byte> table = NibbleTable();
+        Vector512<byte> nib = Vector512.Create((byte)0x0F);
+        int w = 0;
+        ulong sum = 0;
+        if (words >= 8)
+        {
+            // A byte holds at most 8 per vector and a code at most 16 vectors (8192 bits): no overflow.
+            Vector512<byte> counts = Vector512<byte>.Zero;
+            for (; w + 8 <= words; w += 8)
+            {
+                counts += BytePopCount(Vector512.LoadUnsafe(ref a, (nuint)w) ^ Vector512.LoadUnsafe(ref b, (nuint)w), table, nib);
+            }
+            sum = Vector512.Sum(SumLanes(counts));
+        }
+        if (w + 4 <= words)
+        {
+            sum += Avx2Kernels.Distance4(ref Unsafe.Add(ref a, w), ref Unsafe.Add(ref b, w));
+            w += 4;
+        }
+        for (; w < words; w++)
+        {
+            sum += (ulong)BitOperations.PopCount(Unsafe.Add(ref a, w) ^ Unsafe.Add(ref b, w));
+        }
+        return (int)sum;
+    }
+
+    /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
+    public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
+        where TWidth : struct, IWidth
+        where TSink : struct, IScanSink, allows ref struct
+    {
+        if (TWidth.Words == 0)
+        {
+            ScalarKernels.ScanPerCode<Avx512Pair, TSink>(ref codes, 0, count, words, ref query, ref sink);
+            return;
+        }
+        int w = TWidth.Words;
+        Vector512<byte> table = NibbleTable();
+        Vector512<byte> nib = Vector512.Create((byte)0x0F);
+        Vector512<ulong> q = QueryPattern<TWidth>(ref query);
+        int limit = sink.Limit;
+        if (limit < 0)
+        {
+            return;
+        }
+        Vector512<ulong> lim = Vector512.Create((ulong)limit);
+        Span<ulong> lanes = stackalloc ulong[16];
+        int row = 0;
+        for (; row + 16 <= count; row += 16)
+        {
+            ref ulong p = ref Unsafe.Add(ref codes, (nint)row * w);
+            Vector512<ulong> d0 = Distances8<TWidth>(ref p, q, table, nib);
+            Vector512<ulong> d1 = Distances8<TWidth>(ref Unsafe.Add(ref p, 8 * w), q, table, nib);
+            uint mask = (uint)Vector512.LessThanOrEqual(d0, lim).ExtractMostSignificantBits()
+                      | (uint)(Vector512.LessThanOrEqual(d1, lim).ExtractMostSignificantBits() << 8);
+            if (mask != 0)
+            {
+                d0.StoreUnsafe(ref lanes[0]);
+                d1.StoreUnsafe(ref lanes[8]);
+                limit = ScalarKernels.Drain(mask, lanes, row, ref sink);
+                if (limit < 0)
+                {
+                    return;
+                }
+                lim = Vector512.Create((ulong)limit);
+            }
+        }
+        if (row + 8 <= count)
+        {
+            Vector512<ulong> d = Distances8<TWidth>(ref Unsafe.Add(ref codes, (nint)row * w), q, table, nib);
+            uint mask = (uint)Vector512.LessThanOrEqual(d, lim).ExtractMostSignificantBits();
+            if (mask != 0)
+            {
+                d.StoreUnsafe(ref lanes[0]);
+                if (ScalarKernels.Drain(mask, lanes, row, ref sink) < 0)
+                {
+                    return;
+                }
+            }
+            row += 8;
+        }
+        ScalarKernels.Scan<TWidth, TSink>(ref codes, row, count, w, ref query, ref sink);
+    }
+}
+
+/// <summary>Pair distance through <see cref="Avx512Kernels"/>, for the per-code scan of other widths.</summary>
+internal readonly struct Avx512Pair : IPairDistance
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Distance(ref ulong a, ref ulong b, int words) => Avx512Kernels.Distance(ref a, ref b, words);
+}

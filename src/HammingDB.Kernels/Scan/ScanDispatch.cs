@@ -1,0 +1,61 @@
+namespace HammingDB.Kernels.Scan;
+
+/// <summary>
+/// Picks the loop for one scan: ISA level and code width are decided here, once per block,
+/// and never inside a loop.
+/// </summary>
+internal static class ScanDispatch
+{
+    public static void Scan<TSink>(IsaLevel isa, CodeBlock block, ref ulong query, ref TSink sink)
+        where TSink : struct, IScanSink, allows ref struct
+    {
+        int words = block.Layout.WordsPerCode;
+        int count = block.Count;
+        if (count == 0)
+        {
+            return;
+        }
+        ref ulong codes = ref block.WordRef(0);
+        switch (isa)
+        {
+            case IsaLevel.Avx512:
+                switch (words)
+                {
+                    case 1: Avx512Kernels.Scan<W1, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    case 2: Avx512Kernels.Scan<W2, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    case 4: Avx512Kernels.Scan<W4, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    case 8: Avx512Kernels.Scan<W8, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    default: Avx512Kernels.Scan<WN, TSink>(ref codes, count, words, ref query, ref sink); break;
+                }
+                break;
+            case IsaLevel.Avx2:
+                switch (words)
+                {
+                    case 1: Avx2Kernels.Scan<W1, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    case 2: Avx2Kernels.Scan<W2, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    case 4: Avx2Kernels.Scan<W4, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    case 8: Avx2Kernels.Scan<W8, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    default: Avx2Kernels.Scan<WN, TSink>(ref codes, count, words, ref query, ref sink); break;
+                }
+                break;
+            default:
+                switch (words)
+                {
+                    case 1: ScalarKernels.Scan<W1, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
+                    case 2: ScalarKernels.Scan<W2, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
+                    case 4: ScalarKernels.Scan<W4, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
+                    case 8: ScalarKernels.Scan<W8, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
+                    default: ScalarKernels.Scan<WN, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
+                }
+                break;
+        }
+    }
+
+    /// <summary>Distance of one pair through the chosen path.</summary>
+    public static int Distance(IsaLevel isa, ref ulong a, ref ulong b, int words) => isa switch
+    {
+        IsaLevel.Avx512 => Avx512Kernels.Distance(ref a, ref b, words),
+        IsaLevel.Avx2 => Avx2Kernels.Distance(ref a, ref b, words),
+        _ => ScalarKernels.Distance<WN>(ref a, ref b, words),
+    };
+}
