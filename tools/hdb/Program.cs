@@ -1,1 +1,105 @@
-class P { static void Main(){} }
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using HammingDB.Kernels;
+
+namespace HammingDB.Cli;
+
+/// <summary>The hdb command line: parses, runs one command, maps failures to documented exit codes.</summary>
+internal static class Program
+{
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        RootCommand root = BuildCommands(stdout, stderr);
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (ParseError error in parse.Errors)
+            {
+                stderr.WriteLine($"hdb: {error.Message}");
+            }
+            stderr.WriteLine("hdb: see 'hdb --help'.");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (InputException e)
+        {
+            stderr.WriteLine($"hdb: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e) when (e is ArgumentException or PlatformNotSupportedException or InvalidOperationException)
+        {
+            stderr.WriteLine($"hdb: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"hdb: {e.Message}");
+            return ExitCodes.StorageError;
+        }
+    }
+
+    private static RootCommand BuildCommands(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("hdb: the HammingDB command-line tool (exact search over binary codes).");
+        var bench = new Command("bench", "Benchmarks that print one JSON line per run on stdout.");
+        bench.Subcommands.Add(BuildBenchScan(stdout, stderr));
+        root.Subcommands.Add(bench);
+        return root;
+    }
+
+    private static Command BuildBenchScan(TextWriter stdout, TextWriter stderr)
+    {
+        var codes = new Option<FileInfo>("--codes") { Description = "The database codes (.hdbc, as ../shared/bench/gencodes.c writes).", Required = true };
+        var queries = new Option<FileInfo>("--queries") { Description = "The query codes (.hdbc, same width).", Required = true };
+        var k = new Option<int?>("--k") { Description = "Exact k nearest neighbours (ties by smaller row)." };
+        var radius = new Option<int?>("--radius") { Description = "Every code within this Hamming distance (inclusive)." };
+        var threads = new Option<int>("--threads") { Description = "Threads: split one query's codes (single) or the batch (batch).", DefaultValueFactory = _ => 1 };
+        var mode = new Option<string>("--mode") { Description = "single: one query at a time, per-query latency; batch: the whole batch, tiled.", DefaultValueFactory = _ => "single" };
+        mode.AcceptOnlyFromAmong("single", "batch");
+        var isa = new Option<string?>("--isa") { Description = "Kernel path: scalar, avx2 or avx512 (default: the best this CPU has, capped by HAMMINGDB_ISA)." };
+        isa.AcceptOnlyFromAmong("scalar", "avx2", "avx512");
+        var limit = new Option<long>("--query-limit") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 0 };
+        var results = new Option<FileInfo?>("--results") { Description = "Also write per query 'kth-distance count' lines, as scan.c does, for cross-checking." };
+
+        var command = new Command("scan", "Exact exhaustive search (popcount scan) of an .hdbc file.")
+        {
+            codes, queries, k, radius, threads, mode, isa, limit, results,
+        };
+        command.SetAction(parse =>
+        {
+            int? kValue = parse.GetValue(k);
+            int? radiusValue = parse.GetValue(radius);
+            Require(kValue is null != radiusValue is null, "give exactly one of --k and --radius.");
+            Require(kValue is null or > 0, $"--k must be at least 1; got {kValue}.");
+            Require(radiusValue is null or >= 0, $"--radius must not be negative; got {radiusValue}.");
+            Require(parse.GetValue(threads) >= 1, $"--threads must be at least 1; got {parse.GetValue(threads)}.");
+            Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
+            string? isaName = parse.GetValue(isa);
+            var settings = new ScanBenchmarkSettings(
+                parse.GetRequiredValue(codes).FullName,
+                parse.GetRequiredValue(queries).FullName,
+                kValue,
+                radiusValue,
+                parse.GetValue(threads),
+                parse.GetValue(mode) == "batch",
+                isaName is null ? null : Isa.Parse(isaName),
+                parse.GetValue(limit),
+                parse.GetValue(results)?.FullName);
+            return ScanBenchmark.Run(settings, stdout, stderr);
+        });
+        return command;
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InputException(message);
+        }
+    }
+}

@@ -134,6 +134,8 @@ internal static class Avx2Kernels
     }
 
     /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
+    /// <remarks>Compiled fully optimised at first call: a scan is one long loop, and tier-0 code must never be timed.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
         where TSink : struct, IScanSink, allows ref struct

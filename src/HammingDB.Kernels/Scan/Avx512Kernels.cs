@@ -70,7 +70,10 @@ internal static class Avx512Kernels
         return Vector512.LoadUnsafe(ref query);
     }
 
-    /// <summary>Distances of the eight codes at <paramref name="p"/>, in code order, one per lane.</summary>
+    /// <summary>
+    /// Distances of the eight codes at <paramref name="p"/>: one per lane in code order, except at
+    /// 256 bits (packed 16-bit fields); read them through <see cref="Mask8{TWidth}"/> and <see cref="Store8{TWidth}"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Distances8<TWidth>(ref ulong p, Vector512<ulong> q, Vector512<byte> table, Vector512<byte> nib)
         where TWidth : struct, IWidth
@@ -89,13 +92,17 @@ internal static class Avx512Kernels
         }
         if (TWidth.Words == 4)
         {
-            // Two codes per vector; pairs then 128-bit blocks are added: codes 0,2,1,3,4,6,5,7.
-            Vector512<byte> a = BytePopCount(Vector512.LoadUnsafe(ref p) ^ q, table, nib);
-            Vector512<byte> b = BytePopCount(Vector512.LoadUnsafe(ref p, 8) ^ q, table, nib);
-            Vector512<byte> c = BytePopCount(Vector512.LoadUnsafe(ref p, 16) ^ q, table, nib);
-            Vector512<byte> d = BytePopCount(Vector512.LoadUnsafe(ref p, 24) ^ q, table, nib);
-            Vector512<ulong> sums = SumLanes(AddBlockPairs(AddPairs(a, b), AddPairs(c, d)));
-            return Avx512F.PermuteVar8x64(sums, Vector512.Create(0UL, 2, 1, 3, 4, 6, 5, 7));
+            // Two codes per vector, a word per lane. Each lane count (<= 64) is packed into a 16-bit
+            // field of one vector (a: field 0, b: 1, c: 2, d: 3), then the four lanes of each half
+            // are added with two shuffles. Lane 0 then holds codes 0,2,4,6 and lane 4 codes 1,3,5,7:
+            // see MaskOfPacked and UnpackPacked. (Cross-lane transposition took 7 shuffles; this 2.)
+            Vector512<ulong> a = SumLanes(BytePopCount(Vector512.LoadUnsafe(ref p) ^ q, table, nib));
+            Vector512<ulong> b = SumLanes(BytePopCount(Vector512.LoadUnsafe(ref p, 8) ^ q, table, nib));
+            Vector512<ulong> c = SumLanes(BytePopCount(Vector512.LoadUnsafe(ref p, 16) ^ q, table, nib));
+            Vector512<ulong> d = SumLanes(BytePopCount(Vector512.LoadUnsafe(ref p, 24) ^ q, table, nib));
+            Vector512<ulong> packed = a | (b << 16) | (c << 32) | (d << 48);
+            packed += Avx512F.Shuffle(packed.AsUInt32(), 0b01_00_11_10).AsUInt64();
+            return packed + Avx512F.Shuffle4x128(packed, packed, 0b10_11_00_01);
         }
         if (TWidth.Words == 8)
         {
@@ -114,6 +121,41 @@ internal static class Avx512Kernels
         }
         throw new UnreachableException();
     }
+
+    /// <summary>Bit j set when code j of the group is within the limit, from what <see cref="Distances8{TWidth}"/> returned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Mask8<TWidth>(Vector512<ulong> distances, Vector512<ulong> limit, Vector512<ushort> limit16)
+        where TWidth : struct, IWidth
+    {
+        if (TWidth.Words == 4)
+        {
+            ulong fields = Vector512.LessThanOrEqual(distances.AsUInt16(), limit16).ExtractMostSignificantBits();
+            return SpreadEven((uint)fields & 0xF) | (SpreadEven((uint)(fields >> 16) & 0xF) << 1);
+        }
+        return (uint)Vector512.LessThanOrEqual(distances, limit).ExtractMostSignificantBits();
+    }
+
+    /// <summary>Writes the group's eight distances, in code order, to <paramref name="lanes"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8<TWidth>(Vector512<ulong> distances, Span<ulong> lanes)
+        where TWidth : struct, IWidth
+    {
+        if (TWidth.Words == 4)
+        {
+            ulong even = distances.ToScalar(), odd = distances.GetElement(4);
+            for (int field = 0; field < 4; field++)
+            {
+                lanes[2 * field] = (even >> (16 * field)) & 0xFFFF;
+                lanes[2 * field + 1] = (odd >> (16 * field)) & 0xFFFF;
+            }
+            return;
+        }
+        distances.StoreUnsafe(ref lanes[0]);
+    }
+
+    /// <summary>Moves bit i of a 4-bit value to bit 2i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint SpreadEven(uint bits) => (bits & 1) | ((bits & 2) << 1) | ((bits & 4) << 2) | ((bits & 8) << 3);
 
     /// <summary>Distance of one pair of codes of any width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -146,6 +188,8 @@ internal static class Avx512Kernels
     }
 
     /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
+    /// <remarks>Compiled fully optimised at first call: a scan is one long loop, and tier-0 code must never be timed.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
         where TSink : struct, IScanSink, allows ref struct
@@ -165,6 +209,7 @@ internal static class Avx512Kernels
             return;
         }
         Vector512<ulong> lim = Vector512.Create((ulong)limit);
+        Vector512<ushort> lim16 = Vector512.Create((ushort)Math.Min(limit, ushort.MaxValue));
         Span<ulong> lanes = stackalloc ulong[16];
         int row = 0;
         for (; row + 16 <= count; row += 16)
@@ -172,27 +217,27 @@ internal static class Avx512Kernels
             ref ulong p = ref Unsafe.Add(ref codes, (nint)row * w);
             Vector512<ulong> d0 = Distances8<TWidth>(ref p, q, table, nib);
             Vector512<ulong> d1 = Distances8<TWidth>(ref Unsafe.Add(ref p, 8 * w), q, table, nib);
-            uint mask = (uint)Vector512.LessThanOrEqual(d0, lim).ExtractMostSignificantBits()
-                      | (uint)(Vector512.LessThanOrEqual(d1, lim).ExtractMostSignificantBits() << 8);
+            uint mask = Mask8<TWidth>(d0, lim, lim16) | (Mask8<TWidth>(d1, lim, lim16) << 8);
             if (mask != 0)
             {
-                d0.StoreUnsafe(ref lanes[0]);
-                d1.StoreUnsafe(ref lanes[8]);
+                Store8<TWidth>(d0, lanes);
+                Store8<TWidth>(d1, lanes[8..]);
                 limit = ScalarKernels.Drain(mask, lanes, row, ref sink);
                 if (limit < 0)
                 {
                     return;
                 }
                 lim = Vector512.Create((ulong)limit);
+                lim16 = Vector512.Create((ushort)Math.Min(limit, ushort.MaxValue));
             }
         }
         if (row + 8 <= count)
         {
             Vector512<ulong> d = Distances8<TWidth>(ref Unsafe.Add(ref codes, (nint)row * w), q, table, nib);
-            uint mask = (uint)Vector512.LessThanOrEqual(d, lim).ExtractMostSignificantBits();
+            uint mask = Mask8<TWidth>(d, lim, lim16);
             if (mask != 0)
             {
-                d.StoreUnsafe(ref lanes[0]);
+                Store8<TWidth>(d, lanes);
                 if (ScalarKernels.Drain(mask, lanes, row, ref sink) < 0)
                 {
                     return;

@@ -33,6 +33,7 @@ internal static class ScalarKernels
     /// <typeparamref name="TPair"/>: the scalar path, the tails of the vector paths, and the vector
     /// paths for widths without a grouped kernel.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScanPerCode<TPair, TSink>(ref ulong codes, int start, int count, int words, ref ulong query, ref TSink sink)
         where TPair : struct, IPairDistance
         where TSink : struct, IScanSink, allows ref struct
