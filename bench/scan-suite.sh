@@ -42,7 +42,7 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p') x$(nproc), $(free -g | aw
 
 run_case() { # name db mode threads op arg
   local name=$1 db=$2 mode=$3 threads=$4 op=$5 arg=$6
-  local hop=$op; [ "$op" = range ] && hop=radius
+  local hop=k; [ "$op" = range ] && hop=radius
   for rep in $(seq "$REPS"); do
     echo "case=$name rep=$rep native $(./scan $db-$tag.hdbc $db-$tag.q.hdbc $mode $threads $op $arg $NQ n.out)" >> "$raw"
     echo "case=$name rep=$rep hdb $(./hdb/hdb bench scan --codes $db-$tag.hdbc --queries $db-$tag.q.hdbc --$hop $arg \

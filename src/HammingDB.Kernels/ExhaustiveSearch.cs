@@ -10,8 +10,12 @@ namespace HammingDB.Kernels;
 /// </summary>
 public static class ExhaustiveSearch
 {
-    // Below this many rows per thread, starting a thread costs more than it saves.
+    // Below this many rows per part, a part costs more than it saves.
     private const int MinRowsPerPart = 1 << 14;
+
+    // A single query is cut into this many parts per thread, taken dynamically: a thread that
+    // starts late (a pool thread waking up) then costs a part, not half of the query.
+    private const int PartsPerThread = 4;
 
     // Thread ranges start on a multiple of this many rows (keeps 64-byte alignment for every width).
     private const int PartAlignment = 64;
@@ -35,7 +39,7 @@ public static class ExhaustiveSearch
         }
         ulong[] queryCopy = query.ToArray();
         var collectors = new TopKCollector[parts];
-        RunParts(parts, part =>
+        RunParts(parts, options.Threads, part =>
         {
             (int start, int count) = PartRange(codes.Count, parts, part);
             var collector = new TopKCollector(k, count, codes.Layout.CodeBits);
@@ -66,7 +70,7 @@ public static class ExhaustiveSearch
         else
         {
             ulong[] queryCopy = query.ToArray();
-            RunParts(parts, part =>
+            RunParts(parts, options.Threads, part =>
             {
                 (int start, int count) = PartRange(codes.Count, parts, part);
                 collectors[part] = new RadiusCollector();
@@ -156,7 +160,7 @@ public static class ExhaustiveSearch
         Math.Max(PartAlignment, tileBytes / layout.StrideBytes / PartAlignment * PartAlignment);
 
     internal static int PartCount(int rows, int threads) =>
-        Math.Max(1, Math.Min(threads, rows / MinRowsPerPart));
+        threads == 1 ? 1 : Math.Max(1, Math.Min(threads * PartsPerThread, rows / MinRowsPerPart));
 
     internal static (int Start, int Count) PartRange(int rows, int parts, int part)
     {
@@ -194,8 +198,8 @@ public static class ExhaustiveSearch
         }
     }
 
-    private static void RunParts(int parts, Action<int> body) =>
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, body);
+    private static void RunParts(int parts, int threads, Action<int> body) =>
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
 
     private static void RunBatch<TSink>(CodeBlock codes, CodeBlock queries, IsaLevel isa, SearchOptions options, Func<int, long, TSink> sinkFor)
         where TSink : struct, IScanSink
@@ -221,7 +225,7 @@ public static class ExhaustiveSearch
         }
         else
         {
-            RunParts(parts, RunPart);
+            RunParts(parts, parts, RunPart);
         }
     }
 

@@ -26,7 +26,7 @@ internal static class Program
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (InputException e)
+        catch (Exception e) when (e is InputException or FileNotFoundException or DirectoryNotFoundException)
         {
             stderr.WriteLine($"hdb: {e.Message}");
             return ExitCodes.BadInput;
