@@ -13,9 +13,6 @@ public static class ExhaustiveSearch
     // Below this many rows per part, a part costs more than it saves.
     private const int MinRowsPerPart = 1 << 14;
 
-    // A single query is cut into this many parts per thread, taken dynamically: a thread that
-    // starts late (a pool thread waking up) then costs a part, not half of the query.
-    private const int PartsPerThread = 4;
 
     // Thread ranges start on a multiple of this many rows (keeps 64-byte alignment for every width).
     private const int PartAlignment = 64;
@@ -39,7 +36,7 @@ public static class ExhaustiveSearch
         }
         ulong[] queryCopy = query.ToArray();
         var collectors = new TopKCollector[parts];
-        RunParts(parts, options.Threads, part =>
+        RunParts(parts, part =>
         {
             (int start, int count) = PartRange(codes.Count, parts, part);
             var collector = new TopKCollector(k, count, codes.Layout.CodeBits);
@@ -70,7 +67,7 @@ public static class ExhaustiveSearch
         else
         {
             ulong[] queryCopy = query.ToArray();
-            RunParts(parts, options.Threads, part =>
+            RunParts(parts, part =>
             {
                 (int start, int count) = PartRange(codes.Count, parts, part);
                 collectors[part] = new RadiusCollector();
@@ -160,7 +157,7 @@ public static class ExhaustiveSearch
         Math.Max(PartAlignment, tileBytes / layout.StrideBytes / PartAlignment * PartAlignment);
 
     internal static int PartCount(int rows, int threads) =>
-        threads == 1 ? 1 : Math.Max(1, Math.Min(threads * PartsPerThread, rows / MinRowsPerPart));
+        Math.Max(1, Math.Min(threads, rows / MinRowsPerPart));
 
     internal static (int Start, int Count) PartRange(int rows, int parts, int part)
     {
@@ -185,7 +182,7 @@ public static class ExhaustiveSearch
 
     private static void ValidateRadius(int radius) => ArgumentOutOfRangeException.ThrowIfNegative(radius);
 
-    private static void ValidateQueries(CodeBlock codes, CodeBlock queries)
+    internal static void ValidateQueries(CodeBlock codes, CodeBlock queries)
     {
         if (queries.Layout != codes.Layout)
         {
@@ -198,8 +195,10 @@ public static class ExhaustiveSearch
         }
     }
 
-    private static void RunParts(int parts, int threads, Action<int> body) =>
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+    // One contiguous range per thread. Measured against alternatives in docs/benchmarks.md:
+    // 4 parts per thread taken dynamically, and dedicated spinning workers, were no faster.
+    private static void RunParts(int parts, Action<int> body) =>
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, body);
 
     private static void RunBatch<TSink>(CodeBlock codes, CodeBlock queries, IsaLevel isa, SearchOptions options, Func<int, long, TSink> sinkFor)
         where TSink : struct, IScanSink
@@ -225,7 +224,7 @@ public static class ExhaustiveSearch
         }
         else
         {
-            RunParts(parts, parts, RunPart);
+            RunParts(parts, RunPart);
         }
     }
 

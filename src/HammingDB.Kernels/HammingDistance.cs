@@ -42,11 +42,7 @@ public static class HammingDistance
     {
         options ??= SearchOptions.Default;
         options.Validate();
-        if (queries.Layout != codes.Layout)
-        {
-            throw new ArgumentException(
-                $"The queries are {queries.Layout.CodeBits}-bit codes but the block holds {codes.Layout.CodeBits}-bit codes.", nameof(queries));
-        }
+        ExhaustiveSearch.ValidateQueries(codes, queries);
         long needed = (long)queries.Count * codes.Count;
         if (distances.Length < needed)
         {
@@ -59,7 +55,6 @@ public static class HammingDistance
             CodeBlock block = codes.Slice(tile, Math.Min(tileRows, codes.Count - tile));
             for (int j = 0; j < queries.Count; j++)
             {
-                codes.Layout.Validate(queries[j], $"{nameof(queries)}[{j}]");
                 var sink = new AllDistancesSink(distances.Slice(j * codes.Count + tile, block.Count));
                 ScanDispatch.Scan(isa, block, ref queries.WordRef(j), ref sink);
             }
