@@ -134,7 +134,7 @@ internal static class Avx2Kernels
     }
 
     /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
-    /// <remarks>Compiled fully optimised at first call: a scan is one long loop, and tier-0 code must never be timed.</remarks>
+    /// <remarks>Structured as <see cref="Avx512Kernels.Scan{TWidth, TSink}"/>: no call inside the search loop.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
@@ -146,37 +146,59 @@ internal static class Avx2Kernels
             return;
         }
         int w = TWidth.Words;
+        Span<ulong> lanes = stackalloc ulong[8];
+        int row = 0;
+        while (true)
+        {
+            int limit = sink.Limit;
+            if (limit < 0)
+            {
+                return;
+            }
+            row = SkipMisses<TWidth>(ref codes, row, count, ref query, limit);
+            if (row + 8 > count)
+            {
+                break;
+            }
+            (Vector256<ulong> q0, Vector256<ulong> q1) = QueryPattern<TWidth>(ref query);
+            ref ulong p = ref Unsafe.Add(ref codes, (nint)row * w);
+            Vector256<ulong> d0 = Distances4<TWidth>(ref p, q0, q1, NibbleTable(), Vector256.Create((byte)0x0F));
+            Vector256<ulong> d1 = Distances4<TWidth>(ref Unsafe.Add(ref p, 4 * w), q0, q1, NibbleTable(), Vector256.Create((byte)0x0F));
+            Vector256<ulong> lim = Vector256.Create((ulong)limit);
+            uint mask = Vector256.LessThanOrEqual(d0, lim).ExtractMostSignificantBits()
+                      | (Vector256.LessThanOrEqual(d1, lim).ExtractMostSignificantBits() << 4);
+            d0.StoreUnsafe(ref lanes[0]);
+            d1.StoreUnsafe(ref lanes[4]);
+            ScalarKernels.Drain(mask, lanes, row, ref sink);
+            row += 8;
+        }
+        ScalarKernels.Scan<TWidth, TSink>(ref codes, row, count, w, ref query, ref sink);
+    }
+
+    /// <summary>
+    /// The first row, from <paramref name="row"/> on, of a group of eight codes holding one within
+    /// <paramref name="limit"/> (not negative) of the query; else the row where whole groups end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int SkipMisses<TWidth>(ref ulong codes, int row, int count, ref ulong query, int limit)
+        where TWidth : struct, IWidth
+    {
+        int w = TWidth.Words;
         Vector256<byte> table = NibbleTable();
         Vector256<byte> nib = Vector256.Create((byte)0x0F);
         (Vector256<ulong> q0, Vector256<ulong> q1) = QueryPattern<TWidth>(ref query);
-        int limit = sink.Limit;
-        if (limit < 0)
-        {
-            return;
-        }
         Vector256<ulong> lim = Vector256.Create((ulong)limit);
-        Span<ulong> lanes = stackalloc ulong[8];
-        int row = 0;
         for (; row + 8 <= count; row += 8)
         {
             ref ulong p = ref Unsafe.Add(ref codes, (nint)row * w);
             Vector256<ulong> d0 = Distances4<TWidth>(ref p, q0, q1, table, nib);
             Vector256<ulong> d1 = Distances4<TWidth>(ref Unsafe.Add(ref p, 4 * w), q0, q1, table, nib);
-            uint mask = Vector256.LessThanOrEqual(d0, lim).ExtractMostSignificantBits()
-                      | (Vector256.LessThanOrEqual(d1, lim).ExtractMostSignificantBits() << 4);
-            if (mask != 0)
+            if ((Vector256.LessThanOrEqual(d0, lim) | Vector256.LessThanOrEqual(d1, lim)) != Vector256<ulong>.Zero)
             {
-                d0.StoreUnsafe(ref lanes[0]);
-                d1.StoreUnsafe(ref lanes[4]);
-                limit = ScalarKernels.Drain(mask, lanes, row, ref sink);
-                if (limit < 0)
-                {
-                    return;
-                }
-                lim = Vector256.Create((ulong)limit);
+                return row;
             }
         }
-        ScalarKernels.Scan<TWidth, TSink>(ref codes, row, count, w, ref query, ref sink);
+        return row;
     }
 }
 

@@ -188,7 +188,12 @@ internal static class Avx512Kernels
     }
 
     /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
-    /// <remarks>Compiled fully optimised at first call: a scan is one long loop, and tier-0 code must never be timed.</remarks>
+    /// <remarks>
+    /// The search loop (<see cref="SkipMisses{TWidth}"/>) makes no call: a call inside it would make
+    /// the JIT reload every loop-invariant vector on each turn (no vector register survives a call).
+    /// Groups in which a code passes are rare and handed to the sink here, outside that loop.
+    /// Compiled fully optimised at first call: tier-0 code must never be timed.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
@@ -200,52 +205,62 @@ internal static class Avx512Kernels
             return;
         }
         int w = TWidth.Words;
+        Span<ulong> lanes = stackalloc ulong[8];
+        int row = 0;
+        while (true)
+        {
+            int limit = sink.Limit;
+            if (limit < 0)
+            {
+                return;
+            }
+            row = SkipMisses<TWidth>(ref codes, row, count, ref query, limit);
+            if (row + 8 > count)
+            {
+                break;
+            }
+            Vector512<ulong> d = Distances8<TWidth>(ref Unsafe.Add(ref codes, (nint)row * w), QueryPattern<TWidth>(ref query), NibbleTable(), Vector512.Create((byte)0x0F));
+            uint mask = Mask8<TWidth>(d, Vector512.Create((ulong)limit), Vector512.Create((ushort)Math.Min(limit, ushort.MaxValue)));
+            Store8<TWidth>(d, lanes);
+            ScalarKernels.Drain(mask, lanes, row, ref sink);
+            row += 8;
+        }
+        ScalarKernels.Scan<TWidth, TSink>(ref codes, row, count, w, ref query, ref sink);
+    }
+
+    /// <summary>
+    /// The first row, from <paramref name="row"/> on, of a group of eight codes holding one within
+    /// <paramref name="limit"/> (not negative) of the query; else the row where whole groups end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int SkipMisses<TWidth>(ref ulong codes, int row, int count, ref ulong query, int limit)
+        where TWidth : struct, IWidth
+    {
+        int w = TWidth.Words;
         Vector512<byte> table = NibbleTable();
         Vector512<byte> nib = Vector512.Create((byte)0x0F);
         Vector512<ulong> q = QueryPattern<TWidth>(ref query);
-        int limit = sink.Limit;
-        if (limit < 0)
-        {
-            return;
-        }
         Vector512<ulong> lim = Vector512.Create((ulong)limit);
         Vector512<ushort> lim16 = Vector512.Create((ushort)Math.Min(limit, ushort.MaxValue));
-        Span<ulong> lanes = stackalloc ulong[16];
-        int row = 0;
         for (; row + 16 <= count; row += 16)
         {
             ref ulong p = ref Unsafe.Add(ref codes, (nint)row * w);
-            Vector512<ulong> d0 = Distances8<TWidth>(ref p, q, table, nib);
-            Vector512<ulong> d1 = Distances8<TWidth>(ref Unsafe.Add(ref p, 8 * w), q, table, nib);
-            uint mask = Mask8<TWidth>(d0, lim, lim16) | (Mask8<TWidth>(d1, lim, lim16) << 8);
-            if (mask != 0)
+            uint m0 = Mask8<TWidth>(Distances8<TWidth>(ref p, q, table, nib), lim, lim16);
+            uint m1 = Mask8<TWidth>(Distances8<TWidth>(ref Unsafe.Add(ref p, 8 * w), q, table, nib), lim, lim16);
+            if ((m0 | m1) != 0)
             {
-                Store8<TWidth>(d0, lanes);
-                Store8<TWidth>(d1, lanes[8..]);
-                limit = ScalarKernels.Drain(mask, lanes, row, ref sink);
-                if (limit < 0)
-                {
-                    return;
-                }
-                lim = Vector512.Create((ulong)limit);
-                lim16 = Vector512.Create((ushort)Math.Min(limit, ushort.MaxValue));
+                return m0 != 0 ? row : row + 8;
             }
         }
         if (row + 8 <= count)
         {
-            Vector512<ulong> d = Distances8<TWidth>(ref Unsafe.Add(ref codes, (nint)row * w), q, table, nib);
-            uint mask = Mask8<TWidth>(d, lim, lim16);
-            if (mask != 0)
+            if (Mask8<TWidth>(Distances8<TWidth>(ref Unsafe.Add(ref codes, (nint)row * w), q, table, nib), lim, lim16) != 0)
             {
-                Store8<TWidth>(d, lanes);
-                if (ScalarKernels.Drain(mask, lanes, row, ref sink) < 0)
-                {
-                    return;
-                }
+                return row;
             }
             row += 8;
         }
-        ScalarKernels.Scan<TWidth, TSink>(ref codes, row, count, w, ref query, ref sink);
+        return row;
     }
 }
 
