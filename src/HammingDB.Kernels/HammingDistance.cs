@@ -30,8 +30,7 @@ public static class HammingDistance
         {
             throw new ArgumentException($"{codes.Count} distances do not fit in a span of {distances.Length}.", nameof(distances));
         }
-        var sink = new AllDistancesSink(distances);
-        ScanDispatch.Scan(Isa.Resolve(isa), codes, ref MemoryMarshal.GetReference(query), ref sink);
+        ScanDispatch.Distances(Isa.Resolve(isa), codes, ref MemoryMarshal.GetReference(query), distances);
     }
 
     /// <summary>
@@ -55,8 +54,7 @@ public static class HammingDistance
             CodeBlock block = codes.Slice(tile, Math.Min(tileRows, codes.Count - tile));
             for (int j = 0; j < queries.Count; j++)
             {
-                var sink = new AllDistancesSink(distances.Slice(j * codes.Count + tile, block.Count));
-                ScanDispatch.Scan(isa, block, ref queries.WordRef(j), ref sink);
+                ScanDispatch.Distances(isa, block, ref queries.WordRef(j), distances.Slice(j * codes.Count + tile, block.Count));
             }
         }
     }

@@ -133,12 +133,37 @@ internal static class Avx2Kernels
         throw new UnreachableException();
     }
 
+    /// <summary>Writes the distance of every code of the block to <paramref name="query"/> into <paramref name="distances"/>[row].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DistancesTo<TWidth>(ref ulong codes, int count, int words, ref ulong query, Span<int> distances)
+        where TWidth : struct, IWidth
+    {
+        int row = 0;
+        if (TWidth.Words != 0)
+        {
+            int w = TWidth.Words;
+            Vector256<byte> table = NibbleTable();
+            Vector256<byte> nib = Vector256.Create((byte)0x0F);
+            (Vector256<ulong> q0, Vector256<ulong> q1) = QueryPattern<TWidth>(ref query);
+            Vector256<int> evens = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
+            for (; row + 4 <= count; row += 4)
+            {
+                Vector256<ulong> d = Distances4<TWidth>(ref Unsafe.Add(ref codes, (nint)row * w), q0, q1, table, nib);
+                Avx2.PermuteVar8x32(d.AsInt32(), evens).GetLower().StoreUnsafe(ref distances[row]);
+            }
+        }
+        for (; row < count; row++)
+        {
+            distances[row] = Distance(ref Unsafe.Add(ref codes, (nint)row * words), ref query, words);
+        }
+    }
+
     /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
     /// <remarks>Structured as <see cref="Avx512Kernels.Scan{TWidth, TSink}"/>: no call inside the search loop.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
-        where TSink : struct, IScanSink, allows ref struct
+        where TSink : struct, IScanSink
     {
         if (TWidth.Words == 0)
         {

@@ -187,6 +187,42 @@ internal static class Avx512Kernels
         return (int)sum;
     }
 
+    /// <summary>Writes the distance of every code of the block to <paramref name="query"/> into <paramref name="distances"/>[row].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DistancesTo<TWidth>(ref ulong codes, int count, int words, ref ulong query, Span<int> distances)
+        where TWidth : struct, IWidth
+    {
+        int row = 0;
+        if (TWidth.Words != 0)
+        {
+            int w = TWidth.Words;
+            Vector512<byte> table = NibbleTable();
+            Vector512<byte> nib = Vector512.Create((byte)0x0F);
+            Vector512<ulong> q = QueryPattern<TWidth>(ref query);
+            Span<ulong> lanes = stackalloc ulong[8];
+            for (; row + 8 <= count; row += 8)
+            {
+                Vector512<ulong> d = Distances8<TWidth>(ref Unsafe.Add(ref codes, (nint)row * w), q, table, nib);
+                if (TWidth.Words == 4)
+                {
+                    Store8<TWidth>(d, lanes);
+                    for (int j = 0; j < 8; j++)
+                    {
+                        distances[row + j] = (int)lanes[j];
+                    }
+                }
+                else
+                {
+                    Avx512F.ConvertToVector256UInt32(d).AsInt32().StoreUnsafe(ref distances[row]);
+                }
+            }
+        }
+        for (; row < count; row++)
+        {
+            distances[row] = Distance(ref Unsafe.Add(ref codes, (nint)row * words), ref query, words);
+        }
+    }
+
     /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
     /// <remarks>
     /// The search loop (<see cref="SkipMisses{TWidth}"/>) makes no call: a call inside it would make
@@ -197,7 +233,7 @@ internal static class Avx512Kernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
-        where TSink : struct, IScanSink, allows ref struct
+        where TSink : struct, IScanSink
     {
         if (TWidth.Words == 0)
         {

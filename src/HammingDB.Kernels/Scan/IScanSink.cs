@@ -41,13 +41,3 @@ internal struct RadiusSink(RadiusCollector collector, long rowBase, int radius) 
 
     public readonly void Accept(int row, int distance) => Collector.Add(RowBase + row, distance);
 }
-
-/// <summary>Writes every row's distance into a span (the distance-matrix kernels).</summary>
-internal ref struct AllDistancesSink(Span<int> distances) : IScanSink
-{
-    private readonly Span<int> _distances = distances;
-
-    public readonly int Limit => int.MaxValue;
-
-    public readonly void Accept(int row, int distance) => _distances[row] = distance;
-}

@@ -25,7 +25,7 @@ internal static class ScalarKernels
     /// <summary>Scans rows <paramref name="start"/> .. <paramref name="count"/> - 1 of the block at <paramref name="codes"/>.</summary>
     public static void Scan<TWidth, TSink>(ref ulong codes, int start, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
-        where TSink : struct, IScanSink, allows ref struct =>
+        where TSink : struct, IScanSink =>
         ScanPerCode<ScalarPair<TWidth>, TSink>(ref codes, start, count, TWidth.Words != 0 ? TWidth.Words : words, ref query, ref sink);
 
     /// <summary>
@@ -36,7 +36,7 @@ internal static class ScalarKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScanPerCode<TPair, TSink>(ref ulong codes, int start, int count, int words, ref ulong query, ref TSink sink)
         where TPair : struct, IPairDistance
-        where TSink : struct, IScanSink, allows ref struct
+        where TSink : struct, IScanSink
     {
         int limit = sink.Limit;
         for (int row = start; row < count && limit >= 0; row++)
@@ -50,6 +50,17 @@ internal static class ScalarKernels
         }
     }
 
+    /// <summary>Writes the distance of every code of the block to <paramref name="query"/> into <paramref name="distances"/>[row].</summary>
+    public static void DistancesTo<TWidth>(ref ulong codes, int count, int words, ref ulong query, Span<int> distances)
+        where TWidth : struct, IWidth
+    {
+        int n = TWidth.Words != 0 ? TWidth.Words : words;
+        for (int row = 0; row < count; row++)
+        {
+            distances[row] = Distance<TWidth>(ref Unsafe.Add(ref codes, (nint)row * n), ref query, n);
+        }
+    }
+
     /// <summary>
     /// Hands the rows flagged in <paramref name="mask"/> (bit j = row <paramref name="firstRow"/> + j,
     /// distance in <paramref name="lanes"/>[j]) to the sink; returns the sink's limit afterwards.
@@ -57,7 +68,7 @@ internal static class ScalarKernels
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Drain<TSink>(uint mask, scoped ReadOnlySpan<ulong> lanes, int firstRow, ref TSink sink)
-        where TSink : struct, IScanSink, allows ref struct
+        where TSink : struct, IScanSink
     {
         int limit = sink.Limit;
         while (mask != 0 && limit >= 0)

@@ -7,7 +7,7 @@ namespace HammingDB.Kernels.Scan;
 internal static class ScanDispatch
 {
     public static void Scan<TSink>(IsaLevel isa, CodeBlock block, ref ulong query, ref TSink sink)
-        where TSink : struct, IScanSink, allows ref struct
+        where TSink : struct, IScanSink
     {
         int words = block.Layout.WordsPerCode;
         int count = block.Count;
@@ -46,6 +46,51 @@ internal static class ScanDispatch
                     case 4: ScalarKernels.Scan<W4, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
                     case 8: ScalarKernels.Scan<W8, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
                     default: ScalarKernels.Scan<WN, TSink>(ref codes, 0, count, words, ref query, ref sink); break;
+                }
+                break;
+        }
+    }
+
+    /// <summary>Writes every code's distance to the query into <paramref name="distances"/>[row].</summary>
+    public static void Distances(IsaLevel isa, CodeBlock block, ref ulong query, Span<int> distances)
+    {
+        int words = block.Layout.WordsPerCode;
+        int count = block.Count;
+        if (count == 0)
+        {
+            return;
+        }
+        ref ulong codes = ref block.WordRef(0);
+        switch (isa)
+        {
+            case IsaLevel.Avx512:
+                switch (words)
+                {
+                    case 1: Avx512Kernels.DistancesTo<W1>(ref codes, count, words, ref query, distances); break;
+                    case 2: Avx512Kernels.DistancesTo<W2>(ref codes, count, words, ref query, distances); break;
+                    case 4: Avx512Kernels.DistancesTo<W4>(ref codes, count, words, ref query, distances); break;
+                    case 8: Avx512Kernels.DistancesTo<W8>(ref codes, count, words, ref query, distances); break;
+                    default: Avx512Kernels.DistancesTo<WN>(ref codes, count, words, ref query, distances); break;
+                }
+                break;
+            case IsaLevel.Avx2:
+                switch (words)
+                {
+                    case 1: Avx2Kernels.DistancesTo<W1>(ref codes, count, words, ref query, distances); break;
+                    case 2: Avx2Kernels.DistancesTo<W2>(ref codes, count, words, ref query, distances); break;
+                    case 4: Avx2Kernels.DistancesTo<W4>(ref codes, count, words, ref query, distances); break;
+                    case 8: Avx2Kernels.DistancesTo<W8>(ref codes, count, words, ref query, distances); break;
+                    default: Avx2Kernels.DistancesTo<WN>(ref codes, count, words, ref query, distances); break;
+                }
+                break;
+            default:
+                switch (words)
+                {
+                    case 1: ScalarKernels.DistancesTo<W1>(ref codes, count, words, ref query, distances); break;
+                    case 2: ScalarKernels.DistancesTo<W2>(ref codes, count, words, ref query, distances); break;
+                    case 4: ScalarKernels.DistancesTo<W4>(ref codes, count, words, ref query, distances); break;
+                    case 8: ScalarKernels.DistancesTo<W8>(ref codes, count, words, ref query, distances); break;
+                    default: ScalarKernels.DistancesTo<WN>(ref codes, count, words, ref query, distances); break;
                 }
                 break;
         }
