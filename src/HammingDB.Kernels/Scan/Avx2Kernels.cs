@@ -41,14 +41,6 @@ internal static class Avx2Kernels
     private static Vector256<byte> AddHalves(Vector256<byte> a, Vector256<byte> b) =>
         Avx2.Permute2x128(a, b, 0x20) + Avx2.Permute2x128(a, b, 0x31);
 
-    /// <summary>Distance of four words (one 256-bit chunk) of two codes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Distance4(ref ulong a, ref ulong b)
-    {
-        Vector256<byte> counts = BytePopCount(Vector256.LoadUnsafe(ref a) ^ Vector256.LoadUnsafe(ref b), NibbleTable(), Vector256.Create((byte)0x0F));
-        return Vector256.Sum(SumLanes(counts));
-    }
-
     /// <summary>Distance of one pair of codes of any width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Distance(ref ulong a, ref ulong b, int words)

@@ -13,7 +13,7 @@ internal static class ScalarKernels
     public static int Distance<TWidth>(ref ulong a, ref ulong b, int words)
         where TWidth : struct, IWidth
     {
-        int n = TWidth.Words != 0 ? TWidth.Words : words;
+        int n = TWidth.Words > 0 ? TWidth.Words : words;
         int sum = 0;
         for (int w = 0; w < n; w++)
         {
@@ -26,35 +26,58 @@ internal static class ScalarKernels
     public static void Scan<TWidth, TSink>(ref ulong codes, int start, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth
         where TSink : struct, IScanSink =>
-        ScanPerCode<ScalarPair<TWidth>, TSink>(ref codes, start, count, TWidth.Words != 0 ? TWidth.Words : words, ref query, ref sink);
+        ScanPerCode<ScalarPair<TWidth>, TSink>(ref codes, start, count, TWidth.Words > 0 ? TWidth.Words : words, ref query, ref sink);
 
     /// <summary>
     /// Scans rows <paramref name="start"/> .. <paramref name="count"/> - 1 one code at a time with
     /// <typeparamref name="TPair"/>: the scalar path, the tails of the vector paths, and the vector
     /// paths for widths without a grouped kernel.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScanPerCode<TPair, TSink>(ref ulong codes, int start, int count, int words, ref ulong query, ref TSink sink)
         where TPair : struct, IPairDistance
         where TSink : struct, IScanSink
     {
-        int limit = sink.Limit;
-        for (int row = start; row < count && limit >= 0; row++)
+        int row = start;
+        while (row < count)
         {
-            int distance = TPair.Distance(ref Unsafe.Add(ref codes, (nint)row * words), ref query, words);
-            if (distance <= limit)
+            int limit = sink.Limit;
+            if (limit < 0)
             {
-                sink.Accept(row, distance);
-                limit = sink.Limit;
+                return;
+            }
+            row = SkipMissesPerCode<TPair>(ref codes, row, count, words, ref query, limit);
+            if (row == count)
+            {
+                return;
+            }
+            sink.Accept(row, TPair.Distance(ref Unsafe.Add(ref codes, (nint)row * words), ref query, words));
+            row++;
+        }
+    }
+
+    /// <summary>
+    /// The first row from <paramref name="row"/> on within <paramref name="limit"/> of the query, or
+    /// <paramref name="count"/>. No call in the loop (see <see cref="Avx512Kernels.Scan{TWidth, TSink}"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int SkipMissesPerCode<TPair>(ref ulong codes, int row, int count, int words, ref ulong query, int limit)
+        where TPair : struct, IPairDistance
+    {
+        for (; row < count; row++)
+        {
+            if (TPair.Distance(ref Unsafe.Add(ref codes, (nint)row * words), ref query, words) <= limit)
+            {
+                return row;
             }
         }
+        return count;
     }
 
     /// <summary>Writes the distance of every code of the block to <paramref name="query"/> into <paramref name="distances"/>[row].</summary>
     public static void DistancesTo<TWidth>(ref ulong codes, int count, int words, ref ulong query, Span<int> distances)
         where TWidth : struct, IWidth
     {
-        int n = TWidth.Words != 0 ? TWidth.Words : words;
+        int n = TWidth.Words > 0 ? TWidth.Words : words;
         for (int row = 0; row < count; row++)
         {
             distances[row] = Distance<TWidth>(ref Unsafe.Add(ref codes, (nint)row * n), ref query, n);

@@ -25,7 +25,16 @@ internal static class ScanDispatch
                     case 2: Avx512Kernels.Scan<W2, TSink>(ref codes, count, words, ref query, ref sink); break;
                     case 4: Avx512Kernels.Scan<W4, TSink>(ref codes, count, words, ref query, ref sink); break;
                     case 8: Avx512Kernels.Scan<W8, TSink>(ref codes, count, words, ref query, ref sink); break;
-                    default: Avx512Kernels.Scan<WN, TSink>(ref codes, count, words, ref query, ref sink); break;
+                    default:
+                        if (words % 8 == 0)
+                        {
+                            Avx512Kernels.Scan<W8N, TSink>(ref codes, count, words, ref query, ref sink);
+                        }
+                        else
+                        {
+                            Avx512Kernels.Scan<WN, TSink>(ref codes, count, words, ref query, ref sink);
+                        }
+                        break;
                 }
                 break;
             case IsaLevel.Avx2:
@@ -70,7 +79,16 @@ internal static class ScanDispatch
                     case 2: Avx512Kernels.DistancesTo<W2>(ref codes, count, words, ref query, distances); break;
                     case 4: Avx512Kernels.DistancesTo<W4>(ref codes, count, words, ref query, distances); break;
                     case 8: Avx512Kernels.DistancesTo<W8>(ref codes, count, words, ref query, distances); break;
-                    default: Avx512Kernels.DistancesTo<WN>(ref codes, count, words, ref query, distances); break;
+                    default:
+                        if (words % 8 == 0)
+                        {
+                            Avx512Kernels.DistancesTo<W8N>(ref codes, count, words, ref query, distances);
+                        }
+                        else
+                        {
+                            Avx512Kernels.DistancesTo<WN>(ref codes, count, words, ref query, distances);
+                        }
+                        break;
                 }
                 break;
             case IsaLevel.Avx2:

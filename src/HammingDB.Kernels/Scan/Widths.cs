@@ -6,7 +6,10 @@ namespace HammingDB.Kernels.Scan;
 /// </summary>
 internal interface IWidth
 {
-    /// <summary>Words per code; 0 for <see cref="WN"/>, whose count is passed at run time.</summary>
+    /// <summary>
+    /// Words per code when fixed; otherwise passed at run time and this is 0 (<see cref="WN"/>: any
+    /// width, one code at a time) or -8 (<see cref="W8N"/>: a multiple of 8 words, eight codes at a time).
+    /// </summary>
     static abstract int Words { get; }
 }
 
@@ -24,3 +27,6 @@ internal readonly struct W8 : IWidth { public static int Words => 8; }
 
 /// <summary>Any other width: the word count is a run-time value.</summary>
 internal readonly struct WN : IWidth { public static int Words => 0; }
+
+/// <summary>Multiples of 512 bits from 1024 up: eight codes at a time on the AVX-512 path; the word count is a run-time value.</summary>
+internal readonly struct W8N : IWidth { public static int Words => -8; }
