@@ -16,7 +16,7 @@ public class KernelBenchmarks
     [Params(64, 128, 256, 512, 1024)]
     public int Bits { get; set; }
 
-    [Params(IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512)]
+    [Params(IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512, IsaLevel.Avx512Vbmi)]
     public IsaLevel Isa { get; set; }
 
     [GlobalSetup]

@@ -19,7 +19,7 @@ internal static class TestData
         return data;
     }
 
-    /// <summary>The ISA levels this machine can run (all three on the development machines).</summary>
+    /// <summary>The ISA levels this machine can run (all four on the development machines).</summary>
     public static IEnumerable<IsaLevel> SupportedLevels() =>
         Enum.GetValues<IsaLevel>().Where(Isa.IsSupported);
 

@@ -61,14 +61,15 @@ internal static class Program
         var threads = new Option<int>("--threads") { Description = "Threads: split one query's codes (single) or the batch (batch).", DefaultValueFactory = _ => 1 };
         var mode = new Option<string>("--mode") { Description = "single: one query at a time, per-query latency; batch: the whole batch, tiled.", DefaultValueFactory = _ => "single" };
         mode.AcceptOnlyFromAmong("single", "batch");
-        var isa = new Option<string?>("--isa") { Description = "Kernel path: scalar, avx2 or avx512 (default: the best this CPU has, capped by HAMMINGDB_ISA)." };
-        isa.AcceptOnlyFromAmong("scalar", "avx2", "avx512");
+        var isa = new Option<string?>("--isa") { Description = "Kernel path: scalar, avx2, avx512 or avx512vbmi (default: the best this CPU has, capped by HAMMINGDB_ISA)." };
+        isa.AcceptOnlyFromAmong("scalar", "avx2", "avx512", "avx512vbmi");
         var limit = new Option<long>("--query-limit") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 0 };
+        var tile = new Option<int>("--tile-kib") { Description = "Batch mode: KiB of codes per cache tile (default 256).", DefaultValueFactory = _ => 256 };
         var results = new Option<FileInfo?>("--results") { Description = "Also write per query 'kth-distance count' lines, as scan.c does, for cross-checking." };
 
         var command = new Command("scan", "Exact exhaustive search (popcount scan) of an .hdbc file.")
         {
-            codes, queries, k, radius, threads, mode, isa, limit, results,
+            codes, queries, k, radius, threads, mode, isa, limit, tile, results,
         };
         command.SetAction(parse =>
         {
@@ -79,6 +80,7 @@ internal static class Program
             Require(radiusValue is null or >= 0, $"--radius must not be negative; got {radiusValue}.");
             Require(parse.GetValue(threads) >= 1, $"--threads must be at least 1; got {parse.GetValue(threads)}.");
             Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
+            Require(parse.GetValue(tile) is >= 4 and <= 1 << 20, $"--tile-kib must be from 4 to 1048576; got {parse.GetValue(tile)}.");
             string? isaName = parse.GetValue(isa);
             var settings = new ScanBenchmarkSettings(
                 parse.GetRequiredValue(codes).FullName,
@@ -89,6 +91,7 @@ internal static class Program
                 parse.GetValue(mode) == "batch",
                 isaName is null ? null : Isa.Parse(isaName),
                 parse.GetValue(limit),
+                parse.GetValue(tile) * 1024,
                 parse.GetValue(results)?.FullName);
             return ScanBenchmark.Run(settings, stdout, stderr);
         });

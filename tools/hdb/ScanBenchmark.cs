@@ -16,6 +16,7 @@ internal sealed record ScanBenchmarkSettings(
     bool Batch,
     IsaLevel? Isa,
     long QueryLimit,
+    int TileBytes,
     string? ResultsPath);
 
 /// <summary>Runs one scan benchmark and reports it as one JSON line.</summary>
@@ -36,7 +37,7 @@ internal static class ScanBenchmark
         {
             throw new InputException($"{settings.QueriesPath}: holds no queries.");
         }
-        var options = new SearchOptions { Isa = isa, Threads = settings.Threads };
+        var options = new SearchOptions { Isa = isa, Threads = settings.Threads, TileBytes = settings.TileBytes };
         bool knn = settings.K is not null;
         stderr.WriteLine($"hdb bench scan: {codes.Count} codes of {codes.Layout.CodeBits} bits, {queries.Count} queries, " +
                          $"{(knn ? $"k={settings.K}" : $"radius={settings.Radius}")}, {(settings.Batch ? "batch" : "single")}, {settings.Threads} thread(s), {Kernels.Isa.Format(isa)}");

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics.X86;
 namespace HammingDB.Kernels.Scan;
 
 /// <summary>
-/// AVX2 path: the nibble-table popcount of <see cref="Avx512Kernels"/> on 256-bit vectors. A group
+/// AVX2 path: the nibble-table popcount of the AVX-512 path (<see cref="NibbleLookup"/>) on 256-bit vectors. A group
 /// of eight codes is two vectors of four distances.
 /// </summary>
 internal static class Avx2Kernels
@@ -151,7 +151,7 @@ internal static class Avx2Kernels
     }
 
     /// <summary>Scans every row of the block at <paramref name="codes"/> against <paramref name="query"/>.</summary>
-    /// <remarks>Structured as <see cref="Avx512Kernels.Scan{TWidth, TSink}"/>: no call inside the search loop.</remarks>
+    /// <remarks>Structured as the AVX-512 scan: no call inside the search loop.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scan<TWidth, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
         where TWidth : struct, IWidth

@@ -57,7 +57,7 @@ internal static class ScalarKernels
 
     /// <summary>
     /// The first row from <paramref name="row"/> on within <paramref name="limit"/> of the query, or
-    /// <paramref name="count"/>. No call in the loop (see <see cref="Avx512Kernels.Scan{TWidth, TSink}"/>).
+    /// <paramref name="count"/>. No call in the loop (see the AVX-512 scan).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int SkipMissesPerCode<TPair>(ref ulong codes, int row, int count, int words, ref ulong query, int limit)

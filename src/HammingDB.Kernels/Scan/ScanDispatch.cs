@@ -18,24 +18,11 @@ internal static class ScanDispatch
         ref ulong codes = ref block.WordRef(0);
         switch (isa)
         {
+            case IsaLevel.Avx512Vbmi:
+                ScanAvx512<VbmiLookup, TSink>(ref codes, count, words, ref query, ref sink);
+                break;
             case IsaLevel.Avx512:
-                switch (words)
-                {
-                    case 1: Avx512Kernels.Scan<W1, TSink>(ref codes, count, words, ref query, ref sink); break;
-                    case 2: Avx512Kernels.Scan<W2, TSink>(ref codes, count, words, ref query, ref sink); break;
-                    case 4: Avx512Kernels.Scan<W4, TSink>(ref codes, count, words, ref query, ref sink); break;
-                    case 8: Avx512Kernels.Scan<W8, TSink>(ref codes, count, words, ref query, ref sink); break;
-                    default:
-                        if (words % 8 == 0)
-                        {
-                            Avx512Kernels.Scan<W8N, TSink>(ref codes, count, words, ref query, ref sink);
-                        }
-                        else
-                        {
-                            Avx512Kernels.Scan<WN, TSink>(ref codes, count, words, ref query, ref sink);
-                        }
-                        break;
-                }
+                ScanAvx512<NibbleLookup, TSink>(ref codes, count, words, ref query, ref sink);
                 break;
             case IsaLevel.Avx2:
                 switch (words)
@@ -72,24 +59,11 @@ internal static class ScanDispatch
         ref ulong codes = ref block.WordRef(0);
         switch (isa)
         {
+            case IsaLevel.Avx512Vbmi:
+                DistancesAvx512<VbmiLookup>(ref codes, count, words, ref query, distances);
+                break;
             case IsaLevel.Avx512:
-                switch (words)
-                {
-                    case 1: Avx512Kernels.DistancesTo<W1>(ref codes, count, words, ref query, distances); break;
-                    case 2: Avx512Kernels.DistancesTo<W2>(ref codes, count, words, ref query, distances); break;
-                    case 4: Avx512Kernels.DistancesTo<W4>(ref codes, count, words, ref query, distances); break;
-                    case 8: Avx512Kernels.DistancesTo<W8>(ref codes, count, words, ref query, distances); break;
-                    default:
-                        if (words % 8 == 0)
-                        {
-                            Avx512Kernels.DistancesTo<W8N>(ref codes, count, words, ref query, distances);
-                        }
-                        else
-                        {
-                            Avx512Kernels.DistancesTo<WN>(ref codes, count, words, ref query, distances);
-                        }
-                        break;
-                }
+                DistancesAvx512<NibbleLookup>(ref codes, count, words, ref query, distances);
                 break;
             case IsaLevel.Avx2:
                 switch (words)
@@ -114,10 +88,40 @@ internal static class ScanDispatch
         }
     }
 
+    private static void ScanAvx512<TPop, TSink>(ref ulong codes, int count, int words, ref ulong query, ref TSink sink)
+        where TPop : struct, IBytePopCount512
+        where TSink : struct, IScanSink
+    {
+        switch (words)
+        {
+            case 1: Avx512Kernels<TPop>.Scan<W1, TSink>(ref codes, count, words, ref query, ref sink); break;
+            case 2: Avx512Kernels<TPop>.Scan<W2, TSink>(ref codes, count, words, ref query, ref sink); break;
+            case 4: Avx512Kernels<TPop>.Scan<W4, TSink>(ref codes, count, words, ref query, ref sink); break;
+            case 8: Avx512Kernels<TPop>.Scan<W8, TSink>(ref codes, count, words, ref query, ref sink); break;
+            case var _ when words % 8 == 0: Avx512Kernels<TPop>.Scan<W8N, TSink>(ref codes, count, words, ref query, ref sink); break;
+            default: Avx512Kernels<TPop>.Scan<WN, TSink>(ref codes, count, words, ref query, ref sink); break;
+        }
+    }
+
+    private static void DistancesAvx512<TPop>(ref ulong codes, int count, int words, ref ulong query, Span<int> distances)
+        where TPop : struct, IBytePopCount512
+    {
+        switch (words)
+        {
+            case 1: Avx512Kernels<TPop>.DistancesTo<W1>(ref codes, count, words, ref query, distances); break;
+            case 2: Avx512Kernels<TPop>.DistancesTo<W2>(ref codes, count, words, ref query, distances); break;
+            case 4: Avx512Kernels<TPop>.DistancesTo<W4>(ref codes, count, words, ref query, distances); break;
+            case 8: Avx512Kernels<TPop>.DistancesTo<W8>(ref codes, count, words, ref query, distances); break;
+            case var _ when words % 8 == 0: Avx512Kernels<TPop>.DistancesTo<W8N>(ref codes, count, words, ref query, distances); break;
+            default: Avx512Kernels<TPop>.DistancesTo<WN>(ref codes, count, words, ref query, distances); break;
+        }
+    }
+
     /// <summary>Distance of one pair through the chosen path.</summary>
     public static int Distance(IsaLevel isa, ref ulong a, ref ulong b, int words) => isa switch
     {
-        IsaLevel.Avx512 => Avx512Kernels.Distance(ref a, ref b, words),
+        IsaLevel.Avx512Vbmi => Avx512Kernels<VbmiLookup>.Distance(ref a, ref b, words),
+        IsaLevel.Avx512 => Avx512Kernels<NibbleLookup>.Distance(ref a, ref b, words),
         IsaLevel.Avx2 => Avx2Kernels.Distance(ref a, ref b, words),
         _ => ScalarKernels.Distance<WN>(ref a, ref b, words),
     };
