@@ -1,0 +1,33 @@
+namespace HammingDB.Storage;
+
+/// <summary>
+/// A storage operation failed (an I/O error, a failed fsync, no space). After a failed sync the
+/// writer that saw it stops: nothing it acknowledges afterwards is trusted; reopen to recover.
+/// </summary>
+public class StorageException : IOException
+{
+    /// <summary>A storage error about <paramref name="path"/>.</summary>
+    public StorageException(string path, string message, Exception? inner = null)
+        : base($"{path}: {message}", inner) => FilePath = path;
+
+    /// <summary>The file or directory concerned.</summary>
+    public string FilePath { get; }
+}
+
+/// <summary>A file's bytes are not what its writer wrote: the file, the offset and what is wrong.</summary>
+public sealed class CorruptionException : StorageException
+{
+    /// <summary>Damage found in <paramref name="path"/> at <paramref name="offset"/>.</summary>
+    public CorruptionException(string path, long offset, string reason)
+        : base(path, $"corrupt at offset {offset}: {reason}")
+    {
+        Offset = offset;
+        Reason = reason;
+    }
+
+    /// <summary>Where in the file the damage was found.</summary>
+    public long Offset { get; }
+
+    /// <summary>What is wrong there.</summary>
+    public string Reason { get; }
+}
