@@ -53,4 +53,30 @@ internal interface IStorageFile : IDisposable
 
     /// <summary>Makes every byte written so far durable; throws <see cref="StorageException"/> if the device says it failed.</summary>
     void Sync();
+
+    /// <summary>
+    /// Maps the whole file read-only. The mapping starts 64-byte aligned and stays valid until
+    /// disposed; the file must not be truncated meanwhile (a mapped reader would die of SIGBUS).
+    /// </summary>
+    MappedRegion MapReadOnly();
+}
+
+/// <summary>A read-only view of a whole file in memory.</summary>
+internal abstract unsafe class MappedRegion : IDisposable
+{
+    /// <summary>The first byte; 64-byte aligned.</summary>
+    public abstract byte* Pointer { get; }
+
+    public abstract long Length { get; }
+
+    public ReadOnlySpan<byte> Span(long offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, +{length}) is outside the mapping of {Length} bytes.");
+        }
+        return new ReadOnlySpan<byte>(Pointer + offset, length);
+    }
+
+    public abstract void Dispose();
 }

@@ -191,7 +191,53 @@ internal sealed partial class PosixFileSystem : IFileSystem
             }
         }
 
+        public MappedRegion MapReadOnly()
+        {
+            long length = Length;
+            return length == 0 ? new EmptyRegion() : Wrap(Path, () => (MappedRegion)new MappedFileRegion(Path, length));
+        }
+
         public void Dispose() => handle.Dispose();
+    }
+
+    private sealed unsafe class MappedFileRegion : MappedRegion
+    {
+        private readonly System.IO.MemoryMappedFiles.MemoryMappedFile _file;
+        private readonly System.IO.MemoryMappedFiles.MemoryMappedViewAccessor _view;
+        private readonly byte* _pointer;
+
+        public MappedFileRegion(string path, long length)
+        {
+            _file = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(
+                path, FileMode.Open, null, 0, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+            _view = _file.CreateViewAccessor(0, length, System.IO.MemoryMappedFiles.MemoryMappedFileAccess.Read);
+            byte* pointer = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            _pointer = pointer + _view.PointerOffset;
+            Length = length;
+        }
+
+        public override byte* Pointer => _pointer;
+
+        public override long Length { get; }
+
+        public override void Dispose()
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
+    }
+
+    private sealed unsafe class EmptyRegion : MappedRegion
+    {
+        public override byte* Pointer => null;
+
+        public override long Length => 0;
+
+        public override void Dispose()
+        {
+        }
     }
 
     private static partial class Native

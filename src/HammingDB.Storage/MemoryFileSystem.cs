@@ -1,9 +1,7 @@
-using HammingDB.Storage;
-
-namespace HammingDB.Tests.Storage;
+namespace HammingDB.Storage;
 
 /// <summary>
-/// An in-memory file system for storage tests. It keeps, for every file, what was written and
+/// An in-memory file system, for storage tests and fault-injection suites. It keeps, for every file, what was written and
 /// what was synced, and for every directory which names were synced: <see cref="Crash"/> then
 /// forgets everything never synced, as a power loss would. <see cref="FailOn"/> makes the N-th
 /// call of one kind (create, write, sync, rename, delete, syncdir) fail, once or from then on.
@@ -259,8 +257,40 @@ internal sealed class MemoryFileSystem : IFileSystem
             }
         }
 
+        public MappedRegion MapReadOnly()
+        {
+            lock (fs._gate)
+            {
+                return new CopiedRegion(node.Data);
+            }
+        }
+
         public void Dispose()
         {
         }
+    }
+
+    /// <summary>A "mapping" of a memory file: a 64-byte-aligned pinned copy of its bytes.</summary>
+    private sealed unsafe class CopiedRegion : MappedRegion
+    {
+        private readonly byte[] _storage;
+        private readonly byte* _pointer;
+
+        public CopiedRegion(byte[] data)
+        {
+            _storage = GC.AllocateArray<byte>(data.Length + 64, pinned: true);
+            fixed (byte* start = _storage)
+            {
+                _pointer = (byte*)(((nint)start + 63) & ~(nint)63);
+            }
+            data.CopyTo(new Span<byte>(_pointer, data.Length));
+            Length = data.Length;
+        }
+
+        public override byte* Pointer => _pointer;
+
+        public override long Length { get; }
+
+        public override void Dispose() => GC.KeepAlive(_storage);
     }
 }

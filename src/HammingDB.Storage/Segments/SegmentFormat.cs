@@ -1,0 +1,133 @@
+using System.Buffers.Binary;
+using K4os.Compression.LZ4;
+
+namespace HammingDB.Storage.Segments;
+
+/// <summary>How a segment's keys are encoded: order-preserving bytes, so byte order is key order.</summary>
+internal enum KeyKind : uint
+{
+    /// <summary>8 bytes, big-endian.</summary>
+    UInt64 = 1,
+
+    /// <summary>UTF-8, any length.</summary>
+    String = 2,
+
+    /// <summary>16 bytes.</summary>
+    Guid = 3,
+}
+
+/// <summary>
+/// The segment file format, version 1 (little-endian). A segment is immutable: written once under
+/// a temporary name, synced, renamed. Rationale: docs/format/segment.md.
+/// <code>
+/// header, 64 bytes:
+///   0..7    magic "HDBSEGMT"
+///   8..11   u32 format version (1)
+///   12..15  u32 code bits
+///   16..23  u64 rows
+///   24..27  u32 key kind (1 u64, 2 string, 3 guid)
+///   28..31  u32 flags (1: payloads, 2: vectors)
+///   32..35  u32 vector dimension (0 without vectors)
+///   36..59  reserved (0)
+///   60..63  u32 CRC-32C of bytes 0..59
+/// codes, at 64: rows x ceil(bits/64) u64 words (the kernels' layout, CodeLayout), raw; zero padding to a multiple of 64
+/// vectors (flag 2): rows x dimension float32, raw; zero padding to a multiple of 64
+/// key blocks, then payload blocks (flag 1): one block per 4096 rows, each
+///   0..3    u32 CRC-32C of bytes 4..(16 + stored - 1)
+///   4..7    u32 raw bytes   8..11  u32 stored bytes   12  u8 encoding (0 raw, 1 LZ4 block)   13..15 reserved (0)
+///   16..    stored bytes. Raw content: keys fixed 8 or 16 bytes each, or (string) u16 length + UTF-8;
+///           payloads u32 length + bytes, per row.
+/// metadata: u32 CRC-32C per MiB of the codes section; u64 offset of every key block and of its end;
+///           (flag 1) the same for payload blocks; (flag 2) u32 CRC-32C per MiB of the vector section
+/// footer, last 64 bytes:
+///   0..7    u64 codes offset (64)      8..15   u64 vectors offset (0 without)
+///   16..23  u64 metadata offset        24..27  u32 metadata bytes      28..31  u32 CRC-32C of the metadata
+///   32..39  u64 rows                   40..43  u32 code bits           44..47  u32 key kind
+///   48..51  u32 flags                  52..55  u32 vector dimension    56..59  u32 format version
+///   60..63  u32 CRC-32C of bytes 0..59
+/// </code>
+/// </summary>
+internal static class SegmentFormat
+{
+    public const int HeaderBytes = 64;
+    public const int FooterBytes = 64;
+    public const int BlockHeaderBytes = 16;
+    public const int RowsPerBlock = 4096;
+    public const int ChecksumChunkBytes = 1 << 20;
+    public const uint Version = 1;
+    public const uint FlagPayloads = 1;
+    public const uint FlagVectors = 2;
+    public const int MaxStringKeyBytes = ushort.MaxValue;
+
+    public static ReadOnlySpan<byte> Magic => "HDBSEGMT"u8;
+
+    public static int FixedKeyBytes(KeyKind kind) => kind switch
+    {
+        KeyKind.UInt64 => 8,
+        KeyKind.Guid => 16,
+        _ => 0,
+    };
+
+    public static long Align64(long offset) => (offset + 63) & ~63L;
+
+    public static int ChunkCount(long bytes) => (int)((bytes + ChecksumChunkBytes - 1) / ChecksumChunkBytes);
+
+    /// <summary>Encodes one block (LZ4 when it pays, else raw) into <paramref name="output"/>; returns its size.</summary>
+    public static int EncodeBlock(ReadOnlySpan<byte> raw, Span<byte> output)
+    {
+        Span<byte> stored = output[BlockHeaderBytes..];
+        int encoded = raw.Length == 0 ? -1 : LZ4Codec.Encode(raw, stored, LZ4Level.L00_FAST);
+        byte encoding = 1;
+        if (encoded <= 0 || encoded >= raw.Length)
+        {
+            raw.CopyTo(stored);
+            encoded = raw.Length;
+            encoding = 0;
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(output[4..], (uint)raw.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(output[8..], (uint)encoded);
+        output[12] = encoding;
+        output[13..16].Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(output, Crc32C.Compute(output[4..(BlockHeaderBytes + encoded)]));
+        return BlockHeaderBytes + encoded;
+    }
+
+    /// <summary>The largest encoded size of a block of <paramref name="rawBytes"/> bytes.</summary>
+    public static int MaxBlockBytes(int rawBytes) => BlockHeaderBytes + Math.Max(rawBytes, LZ4Codec.MaximumOutputSize(rawBytes));
+
+    /// <summary>Checks and decodes the block <paramref name="block"/> found at <paramref name="offset"/> of <paramref name="path"/>.</summary>
+    public static byte[] DecodeBlock(ReadOnlySpan<byte> block, long offset, string path)
+    {
+        if (block.Length < BlockHeaderBytes)
+        {
+            throw new CorruptionException(path, offset, "a block is shorter than its header");
+        }
+        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(block);
+        int rawBytes = (int)BinaryPrimitives.ReadUInt32LittleEndian(block[4..]);
+        uint storedBytes = BinaryPrimitives.ReadUInt32LittleEndian(block[8..]);
+        byte encoding = block[12];
+        if (storedBytes != block.Length - BlockHeaderBytes)
+        {
+            throw new CorruptionException(path, offset, $"the block says {storedBytes} stored bytes but spans {block.Length - BlockHeaderBytes}");
+        }
+        if (Crc32C.Compute(block[4..]) != crc)
+        {
+            throw new CorruptionException(path, offset, "the block checksum does not match");
+        }
+        ReadOnlySpan<byte> stored = block[BlockHeaderBytes..];
+        if (encoding == 0 && rawBytes == stored.Length)
+        {
+            return stored.ToArray();
+        }
+        if (encoding != 1 || rawBytes < 0 || rawBytes > 256 * stored.Length + 16)
+        {
+            throw new CorruptionException(path, offset + 12, $"encoding {encoding} with {rawBytes} raw bytes from {stored.Length} stored is impossible");
+        }
+        var raw = new byte[rawBytes];
+        if (LZ4Codec.Decode(stored, raw) != rawBytes)
+        {
+            throw new CorruptionException(path, offset + BlockHeaderBytes, "the LZ4 block does not decode to its stated size");
+        }
+        return raw;
+    }
+}

@@ -1,0 +1,278 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using HammingDB.Kernels;
+
+namespace HammingDB.Storage.Segments;
+
+/// <summary>
+/// An open segment file (format: <see cref="SegmentFormat"/>), memory-mapped. Opening checks the
+/// header, the footer, the metadata and (unless told not to) every code checksum, so the kernels
+/// never scan a damaged code; key and payload blocks are checked when decoded. Thread-safe for
+/// reads; the codes stay valid until the reader is disposed.
+/// </summary>
+internal sealed unsafe class SegmentReader : IDisposable
+{
+    private readonly IStorageFile _file;
+    private readonly MappedRegion _region;
+    private readonly long[] _keyBlocks;
+    private readonly long[]? _payloadBlocks;
+    private readonly long _vectorsOffset;
+
+    private SegmentReader(IStorageFile file, MappedRegion region, CodeLayout layout, int rows, KeyKind keyKind,
+        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks)
+    {
+        _file = file;
+        _region = region;
+        Layout = layout;
+        Rows = rows;
+        KeyKind = keyKind;
+        VectorDimension = vectorDimension;
+        _vectorsOffset = vectorsOffset;
+        _keyBlocks = keyBlocks;
+        _payloadBlocks = payloadBlocks;
+    }
+
+    public string Path => _file.Path;
+
+    public CodeLayout Layout { get; }
+
+    public int Rows { get; }
+
+    public KeyKind KeyKind { get; }
+
+    public bool HasPayloads => _payloadBlocks is not null;
+
+    public int VectorDimension { get; }
+
+    /// <summary>The codes, in place in the mapping.</summary>
+    public CodeBlock Codes => new((ulong*)(_region.Pointer + SegmentFormat.HeaderBytes), Rows, Layout);
+
+    /// <summary>Opens and validates <paramref name="path"/>; <paramref name="verifyCodes"/> also checks every code checksum.</summary>
+    /// <exception cref="CorruptionException">The file is not a whole, undamaged segment.</exception>
+    public static SegmentReader Open(IFileSystem fileSystem, string path, bool verifyCodes = true)
+    {
+        IStorageFile file = fileSystem.Open(path, writable: false);
+        MappedRegion? region = null;
+        try
+        {
+            region = file.MapReadOnly();
+            SegmentReader reader = Parse(file, region, path, verifyCodes);
+            return reader;
+        }
+        catch
+        {
+            region?.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static SegmentReader Parse(IStorageFile file, MappedRegion region, string path, bool verifyCodes)
+    {
+        long length = region.Length;
+        if (length < SegmentFormat.HeaderBytes + SegmentFormat.FooterBytes)
+        {
+            throw new CorruptionException(path, length, $"{length} bytes cannot hold a segment's header and footer");
+        }
+        ReadOnlySpan<byte> header = region.Span(0, SegmentFormat.HeaderBytes);
+        if (!header[..8].SequenceEqual(SegmentFormat.Magic))
+        {
+            throw new CorruptionException(path, 0, "no segment magic \"HDBSEGMT\"");
+        }
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header[60..]) != Crc32C.Compute(header[..60]))
+        {
+            throw new CorruptionException(path, 60, "the header checksum does not match");
+        }
+        long footerOffset = length - SegmentFormat.FooterBytes;
+        ReadOnlySpan<byte> footer = region.Span(footerOffset, SegmentFormat.FooterBytes);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(footer[60..]) != Crc32C.Compute(footer[..60]))
+        {
+            throw new CorruptionException(path, footerOffset + 60, "the footer checksum does not match");
+        }
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
+        if (version != SegmentFormat.Version)
+        {
+            throw new CorruptionException(path, 8, $"segment format version {version}; this build reads version {SegmentFormat.Version}");
+        }
+        // The footer repeats what a reader needs; header and footer must agree.
+        // footer 32..39 rows = header 16..23; 40..43 bits = 12..15; 44..55 key kind, flags, dimension = 24..35.
+        Require(path, footerOffset + 32, footer.Slice(32, 8).SequenceEqual(header.Slice(16, 8))
+            && footer.Slice(40, 4).SequenceEqual(header.Slice(12, 4))
+            && footer.Slice(44, 12).SequenceEqual(header.Slice(24, 12))
+            && BinaryPrimitives.ReadUInt32LittleEndian(footer[56..]) == version, "the header and the footer disagree");
+
+        uint bits = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
+        ulong rowCount = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
+        var keyKind = (KeyKind)BinaryPrimitives.ReadUInt32LittleEndian(header[24..]);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(header[28..]);
+        uint dimension = BinaryPrimitives.ReadUInt32LittleEndian(header[32..]);
+        Require(path, 12, bits >= CodeLayout.MinCodeBits && bits <= CodeLayout.MaxCodeBits && bits % 8 == 0, $"{bits} is not a code width");
+        Require(path, 24, Enum.IsDefined(keyKind), $"key kind {(uint)keyKind} is unknown");
+        Require(path, 28, (flags & ~(SegmentFormat.FlagPayloads | SegmentFormat.FlagVectors)) == 0
+            && ((flags & SegmentFormat.FlagVectors) != 0) == (dimension > 0) && dimension <= 1 << 16, $"flags {flags} with dimension {dimension} are impossible");
+        var layout = new CodeLayout((int)bits);
+        Require(path, 16, rowCount <= (ulong)(length / layout.StrideBytes) && rowCount <= int.MaxValue, $"{rowCount} rows cannot fit in {length} bytes");
+        int rows = (int)rowCount;
+
+        long codesOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(footer);
+        long vectorsOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(footer[8..]);
+        long metadataOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(footer[16..]);
+        uint metadataBytes = BinaryPrimitives.ReadUInt32LittleEndian(footer[24..]);
+        long codesEnd = codesOffset + (long)rows * layout.StrideBytes;
+        long vectorBytes = (long)rows * dimension * sizeof(float);
+        Require(path, footerOffset, codesOffset == SegmentFormat.HeaderBytes, "the codes do not start at 64");
+        Require(path, footerOffset + 8, dimension == 0 ? vectorsOffset == 0 : vectorsOffset == SegmentFormat.Align64(codesEnd), "the vectors are not where the codes end");
+        Require(path, footerOffset + 16, metadataOffset >= SegmentFormat.Align64(dimension == 0 ? codesEnd : vectorsOffset + vectorBytes)
+            && metadataOffset + metadataBytes == footerOffset, "the metadata is not between the data and the footer");
+        ReadOnlySpan<byte> metadata = region.Span(metadataOffset, (int)metadataBytes);
+        Require(path, footerOffset + 28, BinaryPrimitives.ReadUInt32LittleEndian(footer[28..]) == Crc32C.Compute(metadata), "the metadata checksum does not match");
+
+        int codeChunks = SegmentFormat.ChunkCount(codesEnd - codesOffset);
+        int blocks = (rows + SegmentFormat.RowsPerBlock - 1) / SegmentFormat.RowsPerBlock;
+        bool payloads = (flags & SegmentFormat.FlagPayloads) != 0;
+        int vectorChunks = SegmentFormat.ChunkCount(vectorBytes);
+        long expected = 4L * codeChunks + 8L * (blocks + 1) * (payloads ? 2 : 1) + 4L * vectorChunks;
+        Require(path, footerOffset + 24, metadataBytes == expected, $"the metadata holds {metadataBytes} bytes; {expected} were expected");
+
+        int at = 0;
+        ReadOnlySpan<byte> codeChecksums = metadata.Slice(at, 4 * codeChunks);
+        at += 4 * codeChunks;
+        long dataEnd = SegmentFormat.Align64(dimension == 0 ? codesEnd : vectorsOffset + vectorBytes);
+        long[] keyBlocks = ReadOffsets(metadata.Slice(at, 8 * (blocks + 1)), dataEnd, path, metadataOffset + at);
+        at += 8 * (blocks + 1);
+        long[]? payloadBlocks = null;
+        if (payloads)
+        {
+            payloadBlocks = ReadOffsets(metadata.Slice(at, 8 * (blocks + 1)), keyBlocks[^1], path, metadataOffset + at);
+            at += 8 * (blocks + 1);
+        }
+        Require(path, metadataOffset, (payloadBlocks ?? keyBlocks)[^1] == metadataOffset, "the blocks do not end where the metadata starts");
+        ReadOnlySpan<byte> vectorChecksums = metadata.Slice(at, 4 * vectorChunks);
+
+        if (verifyCodes)
+        {
+            VerifyChunks(region, codesOffset, codesEnd - codesOffset, codeChecksums, path);
+            if (dimension > 0)
+            {
+                VerifyChunks(region, vectorsOffset, vectorBytes, vectorChecksums, path);
+            }
+        }
+        return new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorsOffset, keyBlocks, payloadBlocks);
+    }
+
+    /// <summary>The encoded key of <paramref name="row"/>.</summary>
+    public byte[] GetKey(int row)
+    {
+        byte[] block = Block(_keyBlocks, row, out int index);
+        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
+        if (fixedBytes > 0)
+        {
+            Require(Path, _keyBlocks[row / SegmentFormat.RowsPerBlock], block.Length == fixedBytes * Math.Min(SegmentFormat.RowsPerBlock, Rows - (row - index)), "a key block has the wrong size");
+            return block.AsSpan(index * fixedBytes, fixedBytes).ToArray();
+        }
+        int at = 0;
+        for (int i = 0; ; i++)
+        {
+            Require(Path, _keyBlocks[row / SegmentFormat.RowsPerBlock], at + 2 <= block.Length, "a key block ends inside an entry");
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(at));
+            Require(Path, _keyBlocks[row / SegmentFormat.RowsPerBlock], at + 2 + length <= block.Length, "a key runs past its block");
+            if (i == index)
+            {
+                return block.AsSpan(at + 2, length).ToArray();
+            }
+            at += 2 + length;
+        }
+    }
+
+    /// <summary>The payload of <paramref name="row"/>.</summary>
+    public byte[] GetPayload(int row)
+    {
+        long[] blocks = _payloadBlocks ?? throw new InvalidOperationException("This segment has no payloads.");
+        byte[] block = Block(blocks, row, out int index);
+        int at = 0;
+        for (int i = 0; ; i++)
+        {
+            Require(Path, blocks[row / SegmentFormat.RowsPerBlock], at + 4 <= block.Length, "a payload block ends inside an entry");
+            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(at));
+            Require(Path, blocks[row / SegmentFormat.RowsPerBlock], length >= 0 && at + 4 + length <= block.Length, "a payload runs past its block");
+            if (i == index)
+            {
+                return block.AsSpan(at + 4, length).ToArray();
+            }
+            at += 4 + length;
+        }
+    }
+
+    /// <summary>The stored vector of <paramref name="row"/>.</summary>
+    public ReadOnlySpan<float> GetVector(int row)
+    {
+        if (VectorDimension == 0)
+        {
+            throw new InvalidOperationException("This segment has no vectors.");
+        }
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        return MemoryMarshal.Cast<byte, float>(_region.Span(_vectorsOffset + (long)row * VectorDimension * sizeof(float), VectorDimension * sizeof(float)));
+    }
+
+    /// <summary>Checks every block of keys and payloads (the codes were checked at open): what <c>hdb check</c> runs.</summary>
+    public void VerifyBlocks()
+    {
+        for (int row = 0; row < Rows; row += SegmentFormat.RowsPerBlock)
+        {
+            GetKey(row);
+            if (HasPayloads)
+            {
+                GetPayload(row);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _region.Dispose();
+        _file.Dispose();
+    }
+
+    private byte[] Block(long[] blocks, int row, out int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        int block = row / SegmentFormat.RowsPerBlock;
+        index = row % SegmentFormat.RowsPerBlock;
+        long start = blocks[block];
+        return SegmentFormat.DecodeBlock(_region.Span(start, (int)(blocks[block + 1] - start)), start, Path);
+    }
+
+    private static long[] ReadOffsets(ReadOnlySpan<byte> bytes, long first, string path, long at)
+    {
+        var offsets = new long[bytes.Length / 8];
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            offsets[i] = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes[(8 * i)..]);
+            long previous = i == 0 ? first : offsets[i - 1] + SegmentFormat.BlockHeaderBytes;
+            Require(path, at + 8 * i, i == 0 ? offsets[0] == first : offsets[i] >= previous && offsets[i] - offsets[i - 1] <= int.MaxValue,
+                "the block offsets are out of order");
+        }
+        return offsets;
+    }
+
+    private static void VerifyChunks(MappedRegion region, long offset, long length, ReadOnlySpan<byte> checksums, string path)
+    {
+        for (int chunk = 0; chunk * (long)SegmentFormat.ChecksumChunkBytes < length; chunk++)
+        {
+            long start = offset + chunk * (long)SegmentFormat.ChecksumChunkBytes;
+            int size = (int)Math.Min(SegmentFormat.ChecksumChunkBytes, offset + length - start);
+            if (Crc32C.Compute(region.Span(start, size)) != BinaryPrimitives.ReadUInt32LittleEndian(checksums[(4 * chunk)..]))
+            {
+                throw new CorruptionException(path, start, $"the checksum of the MiB at {start} does not match");
+            }
+        }
+    }
+
+    private static void Require(string path, long offset, bool condition, string reason)
+    {
+        if (!condition)
+        {
+            throw new CorruptionException(path, offset, reason);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using HammingDB.Kernels;
+
+namespace HammingDB.Storage.Segments;
+
+/// <summary>What goes into one segment. Keys are encoded (see <see cref="KeyKind"/>), strictly ascending, one per row.</summary>
+internal sealed class SegmentContents
+{
+    public required PackedCodes Codes { get; init; }
+
+    public required KeyKind KeyKind { get; init; }
+
+    public required IReadOnlyList<byte[]> Keys { get; init; }
+
+    /// <summary>One payload per row, or null for a collection without payloads.</summary>
+    public IReadOnlyList<byte[]>? Payloads { get; init; }
+
+    /// <summary>rows x <see cref="VectorDimension"/> floats, or empty.</summary>
+    public float[] Vectors { get; init; } = [];
+
+    public int VectorDimension { get; init; }
+}
+
+/// <summary>Writes segment files (format: <see cref="SegmentFormat"/>).</summary>
+internal static class SegmentWriter
+{
+    /// <summary>
+    /// Writes <paramref name="contents"/> as <paramref name="fileName"/> in <paramref name="directory"/>:
+    /// under a temporary name, synced, renamed, directory synced. Returns the file's size.
+    /// </summary>
+    public static long Write(IFileSystem fileSystem, string directory, string fileName, SegmentContents contents)
+    {
+        Validate(contents);
+        string path = Path.Combine(directory, fileName);
+        string temp = Path.Combine(directory, FileNames.Temp(fileName));
+        fileSystem.Delete(temp);
+        long size;
+        using (IStorageFile file = fileSystem.Create(temp))
+        {
+            var output = new Output(file);
+            WriteAll(output, contents);
+            output.Flush();
+            size = output.Position;
+            file.Sync();
+        }
+        fileSystem.Rename(temp, path);
+        fileSystem.SyncDirectory(directory);
+        return size;
+    }
+
+    private static void WriteAll(Output output, SegmentContents contents)
+    {
+        CodeLayout layout = contents.Codes.Layout;
+        long rows = contents.Codes.Count;
+        uint flags = (contents.Payloads is null ? 0 : SegmentFormat.FlagPayloads) | (contents.VectorDimension > 0 ? SegmentFormat.FlagVectors : 0);
+
+        Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
+        header.Clear();
+        SegmentFormat.Magic.CopyTo(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], SegmentFormat.Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], (uint)layout.CodeBits);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[16..], (ulong)rows);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[24..], (uint)contents.KeyKind);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[28..], flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[32..], (uint)contents.VectorDimension);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[60..], Crc32C.Compute(header[..60]));
+        output.Write(header);
+
+        var metadata = new List<byte>();
+        ReadOnlySpan<byte> codeBytes = MemoryMarshal.AsBytes((ReadOnlySpan<ulong>)contents.Codes.Words);
+        long codesOffset = output.Position;
+        output.Write(codeBytes);
+        output.PadTo64();
+        AppendChunkChecksums(metadata, codeBytes);
+
+        long vectorsOffset = 0;
+        ReadOnlySpan<byte> vectorBytes = MemoryMarshal.AsBytes(contents.Vectors.AsSpan());
+        if (contents.VectorDimension > 0)
+        {
+            vectorsOffset = output.Position;
+            output.Write(vectorBytes);
+            output.PadTo64();
+        }
+
+        AppendOffsets(metadata, WriteBlocks(output, rows, (row, raw) => AppendKey(raw, contents.KeyKind, contents.Keys[row])));
+        if (contents.Payloads is { } payloads)
+        {
+            AppendOffsets(metadata, WriteBlocks(output, rows, (row, raw) =>
+            {
+                Span<byte> length = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)payloads[row].Length);
+                raw.AddRange(length);
+                raw.AddRange(payloads[row]);
+            }));
+        }
+        if (contents.VectorDimension > 0)
+        {
+            AppendChunkChecksums(metadata, vectorBytes);
+        }
+
+        long metadataOffset = output.Position;
+        byte[] metadataBytes = metadata.ToArray();
+        output.Write(metadataBytes);
+
+        Span<byte> footer = stackalloc byte[SegmentFormat.FooterBytes];
+        footer.Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(footer, (ulong)codesOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(footer[8..], (ulong)vectorsOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(footer[16..], (ulong)metadataOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[24..], (uint)metadataBytes.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[28..], Crc32C.Compute(metadataBytes));
+        BinaryPrimitives.WriteUInt64LittleEndian(footer[32..], (ulong)rows);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[40..], (uint)layout.CodeBits);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[44..], (uint)contents.KeyKind);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[48..], flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[52..], (uint)contents.VectorDimension);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[56..], SegmentFormat.Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(footer[60..], Crc32C.Compute(footer[..60]));
+        output.Write(footer);
+    }
+
+    // Writes one block per RowsPerBlock rows; returns the offset of every block and of the end.
+    private static List<long> WriteBlocks(Output output, long rows, Action<int, List<byte>> appendRow)
+    {
+        var offsets = new List<long>();
+        var raw = new List<byte>();
+        for (long first = 0; first < rows; first += SegmentFormat.RowsPerBlock)
+        {
+            raw.Clear();
+            long end = Math.Min(rows, first + SegmentFormat.RowsPerBlock);
+            for (long row = first; row < end; row++)
+            {
+                appendRow((int)row, raw);
+            }
+            byte[] block = new byte[SegmentFormat.MaxBlockBytes(raw.Count)];
+            int size = SegmentFormat.EncodeBlock(CollectionsMarshal.AsSpan(raw), block);
+            offsets.Add(output.Position);
+            output.Write(block.AsSpan(0, size));
+        }
+        offsets.Add(output.Position);
+        return offsets;
+    }
+
+    private static void AppendKey(List<byte> raw, KeyKind kind, byte[] key)
+    {
+        if (kind == KeyKind.String)
+        {
+            raw.Add((byte)key.Length);
+            raw.Add((byte)(key.Length >> 8));
+        }
+        raw.AddRange(key);
+    }
+
+    private static void AppendChunkChecksums(List<byte> metadata, ReadOnlySpan<byte> section)
+    {
+        Span<byte> value = stackalloc byte[4];
+        for (long at = 0; at < section.Length; at += SegmentFormat.ChecksumChunkBytes)
+        {
+            int length = (int)Math.Min(SegmentFormat.ChecksumChunkBytes, section.Length - at);
+            BinaryPrimitives.WriteUInt32LittleEndian(value, Crc32C.Compute(section.Slice((int)at, length)));
+            metadata.AddRange(value);
+        }
+    }
+
+    private static void AppendOffsets(List<byte> metadata, List<long> offsets)
+    {
+        Span<byte> value = stackalloc byte[8];
+        foreach (long offset in offsets)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(value, (ulong)offset);
+            metadata.AddRange(value);
+        }
+    }
+
+    private static void Validate(SegmentContents contents)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("Segments are written on little-endian machines only.");
+        }
+        int rows = contents.Codes.Count;
+        if (contents.Keys.Count != rows || (contents.Payloads is { } p && p.Count != rows))
+        {
+            throw new ArgumentException($"A segment of {rows} rows needs {rows} keys and payloads; got {contents.Keys.Count} and {contents.Payloads?.Count}.", nameof(contents));
+        }
+        if (contents.VectorDimension < 0 || contents.Vectors.Length != (long)rows * contents.VectorDimension)
+        {
+            throw new ArgumentException($"{rows} rows of dimension {contents.VectorDimension} need {(long)rows * contents.VectorDimension} floats; got {contents.Vectors.Length}.", nameof(contents));
+        }
+        int fixedBytes = SegmentFormat.FixedKeyBytes(contents.KeyKind);
+        for (int row = 0; row < rows; row++)
+        {
+            byte[] key = contents.Keys[row];
+            if (fixedBytes > 0 ? key.Length != fixedBytes : key.Length > SegmentFormat.MaxStringKeyBytes)
+            {
+                throw new ArgumentException($"Key {row} has {key.Length} bytes, which a {contents.KeyKind} key cannot.", nameof(contents));
+            }
+            if (row > 0 && contents.Keys[row - 1].AsSpan().SequenceCompareTo(key) >= 0)
+            {
+                throw new ArgumentException($"Keys must ascend strictly; key {row} does not follow key {row - 1}.", nameof(contents));
+            }
+        }
+    }
+
+    // Sequential writes through a buffer; Position counts every byte written.
+    private sealed class Output(IStorageFile file)
+    {
+        private readonly byte[] _buffer = new byte[1 << 20];
+        private int _used;
+        private long _flushed;
+
+        public long Position => _flushed + _used;
+
+        public void Write(ReadOnlySpan<byte> data)
+        {
+            while (!data.IsEmpty)
+            {
+                int n = Math.Min(data.Length, _buffer.Length - _used);
+                data[..n].CopyTo(_buffer.AsSpan(_used));
+                _used += n;
+                data = data[n..];
+                if (_used == _buffer.Length)
+                {
+                    Flush();
+                }
+            }
+        }
+
+        public void PadTo64()
+        {
+            Span<byte> zeros = stackalloc byte[64];
+            zeros.Clear();
+            Write(zeros[..(int)(SegmentFormat.Align64(Position) - Position)]);
+        }
+
+        public void Flush()
+        {
+            file.Write(_flushed, _buffer.AsSpan(0, _used));
+            _flushed += _used;
+            _used = 0;
+        }
+    }
+}

@@ -1,0 +1,204 @@
+using System.Buffers.Binary;
+using System.Text;
+using HammingDB.Kernels;
+using HammingDB.Storage;
+using HammingDB.Storage.Segments;
+using Xunit.Abstractions;
+
+namespace HammingDB.Tests.Storage;
+
+public class SegmentTests(ITestOutputHelper output)
+{
+    private const string Dir = "/db";
+    private const string Name = "seg-0000000001.hdbs";
+    private static readonly string SegmentPath = Path.Combine(Dir, Name);
+
+    private static byte[] U64Key(ulong key)
+    {
+        var bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, key);
+        return bytes;
+    }
+
+    private static SegmentContents Contents(int seed, int bits, int rows, KeyKind kind, bool payloads, int dimension)
+    {
+        var random = new Random(seed);
+        var layout = new CodeLayout(bits);
+        PackedCodes codes = TestData.Codes(random, layout, rows);
+        List<byte[]> keys = kind switch
+        {
+            KeyKind.UInt64 => Enumerable.Range(0, rows).Select(i => U64Key((ulong)i * 3 + 1)).ToList(),
+            KeyKind.Guid => Enumerable.Range(0, rows).Select(_ => Guid.NewGuid().ToByteArray()).OrderBy(b => b, ByteOrder.Instance).ToList(),
+            _ => Enumerable.Range(0, rows).Select(i => Encoding.UTF8.GetBytes($"key-{i:D7}-{new string('x', i % 50)}")).OrderBy(b => b, ByteOrder.Instance).ToList(),
+        };
+        return new SegmentContents
+        {
+            Codes = codes,
+            KeyKind = kind,
+            Keys = keys,
+            Payloads = payloads ? Enumerable.Range(0, rows).Select(i => Encoding.UTF8.GetBytes(new string((char)('a' + i % 26), i % 40))).ToList() : null,
+            Vectors = Enumerable.Range(0, rows * dimension).Select(i => (float)(random.NextDouble() - 0.5)).ToArray(),
+            VectorDimension = dimension,
+        };
+    }
+
+    private static void AssertReadsBack(SegmentContents contents, SegmentReader reader)
+    {
+        Assert.Equal(contents.Codes.Count, reader.Rows);
+        Assert.Equal(contents.Codes.Layout, reader.Layout);
+        Assert.Equal(contents.KeyKind, reader.KeyKind);
+        Assert.True(contents.Codes.Words.SequenceEqual(reader.Codes.Words));
+        for (int row = 0; row < reader.Rows; row += Math.Max(1, reader.Rows / 97))
+        {
+            Assert.Equal(contents.Keys[row], reader.GetKey(row));
+            if (contents.Payloads is { } payloads)
+            {
+                Assert.Equal(payloads[row], reader.GetPayload(row));
+            }
+            if (contents.VectorDimension > 0)
+            {
+                Assert.Equal(contents.Vectors.AsSpan(row * contents.VectorDimension, contents.VectorDimension).ToArray(), reader.GetVector(row).ToArray());
+            }
+        }
+        if (reader.Rows > 0)
+        {
+            Assert.Equal(contents.Keys[^1], reader.GetKey(reader.Rows - 1));
+        }
+        reader.VerifyBlocks();
+    }
+
+    [Theory]
+    [InlineData(64, 1, 1, false, 0)]
+    [InlineData(64, 10_000, 1, true, 0)]
+    [InlineData(256, 9_000, 2, true, 4)]
+    [InlineData(72, 4_096, 3, false, 3)]
+    [InlineData(1024, 300, 2, false, 0)]
+    [InlineData(128, 0, 1, true, 2)]
+    public void Segments_read_back_exactly(int bits, int rows, int keyKind, bool payloads, int dimension)
+    {
+        var kind = (KeyKind)keyKind;
+        int seed = bits * 7 + rows;
+        output.WriteLine($"seed {seed}");
+        SegmentContents contents = Contents(seed, bits, rows, kind, payloads, dimension);
+        var fs = new MemoryFileSystem();
+        SegmentWriter.Write(fs, Dir, Name, contents);
+        Assert.Equal([Name], fs.ListFiles(Dir));
+        using SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
+        AssertReadsBack(contents, reader);
+    }
+
+    [Fact]
+    public void Golden_bytes_of_a_small_segment()
+    {
+        var layout = new CodeLayout(64);
+        var codes = new PackedCodes(layout, 2);
+        codes.Add([0x0123456789ABCDEFUL]);
+        codes.Add([0xFFUL]);
+        var contents = new SegmentContents { Codes = codes, KeyKind = KeyKind.UInt64, Keys = [U64Key(0x0123456789ABCDEF), U64Key(0xFEDCBA9876543210)], Payloads = [[0xAA], []] };
+        var fs = new MemoryFileSystem();
+        SegmentWriter.Write(fs, Dir, Name, contents);
+        string hex = Convert.ToHexString(fs.ReadAllBytes(SegmentPath)).ToLowerInvariant();
+        output.WriteLine(hex);
+        string expected = string.Concat(
+            // header: magic, version 1, 64 bits, 2 rows, key kind 1, flags 1 (payloads), dimension 0, reserved, CRC
+            "48444253454 74d54".Replace(" ", "", StringComparison.Ordinal), "01000000", "40000000", "0200000000000000", "01000000", "01000000", "00000000",
+            new string('0', 48), "HEADERCRC",
+            // codes, padded to 64 bytes
+            "efcdab8967452301", "ff00000000000000", new string('0', 96),
+            // key block: CRC, 16 raw, 16 stored, raw encoding (LZ4 would not shrink it); two keys big-endian
+            "KEYBLOCKCRC", "10000000", "10000000", "00000000", "0123456789abcdef", "fedcba9876543210",
+            // payload block: CRC, 9 raw, 9 stored, raw; [len 1, 0xaa], [len 0]
+            "PAYLOADCRC", "09000000", "09000000", "00000000", "01000000aa", "00000000",
+            // metadata: code chunk CRC; key block offsets 128, 160; payload block offsets 160, 185
+            "CODECRC", "8000000000000000", "a000000000000000", "a000000000000000", "b900000000000000",
+            // footer: codes 64, vectors 0, metadata 185, 36 bytes, metadata CRC, rows 2, 64 bits, kind 1, flags 1, dim 0, version 1, CRC
+            "4000000000000000", "0000000000000000", "b900000000000000", "24000000", "METADATACRC",
+            "0200000000000000", "40000000", "01000000", "01000000", "00000000", "01000000", "FOOTERCRC");
+        // The checksums are computed here with Crc32C (pinned by its own test vectors).
+        byte[] bytes = fs.ReadAllBytes(SegmentPath);
+        string Crc(int from, int to) => Convert.ToHexString(BitConverter.GetBytes(Crc32C.Compute(bytes.AsSpan(from, to - from)))).ToLowerInvariant();
+        expected = expected.Replace("HEADERCRC", Crc(0, 60), StringComparison.Ordinal)
+            .Replace("KEYBLOCKCRC", Crc(132, 160), StringComparison.Ordinal)
+            .Replace("PAYLOADCRC", Crc(164, 185), StringComparison.Ordinal)
+            .Replace("CODECRC", Crc(64, 80), StringComparison.Ordinal)
+            .Replace("METADATACRC", Crc(185, 221), StringComparison.Ordinal)
+            .Replace("FOOTERCRC", Crc(221, 281), StringComparison.Ordinal);
+        Assert.Equal(expected, hex);
+    }
+
+    [Fact]
+    public void Every_single_bit_flip_is_caught_or_harmless_and_every_truncation_is_caught()
+    {
+        SegmentContents contents = Contents(11, 64, 5, KeyKind.String, payloads: true, dimension: 2);
+        var fs = new MemoryFileSystem();
+        SegmentWriter.Write(fs, Dir, Name, contents);
+        byte[] whole = fs.ReadAllBytes(SegmentPath);
+        int caught = 0, harmless = 0;
+        for (int bit = 0; bit < whole.Length * 8; bit++)
+        {
+            byte[] damaged = whole.ToArray();
+            damaged[bit / 8] ^= (byte)(1 << (bit % 8));
+            fs.Replace(SegmentPath, damaged);
+            try
+            {
+                using SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
+                AssertReadsBack(contents, reader);
+                harmless++; // only padding and reserved bytes may change nothing
+            }
+            catch (CorruptionException e)
+            {
+                Assert.Equal(SegmentPath, e.FilePath);
+                caught++;
+            }
+        }
+        output.WriteLine($"{caught} flips caught, {harmless} in padding or reserved bytes");
+        // 5 codes (40 bytes) and 5 x 2 floats (40 bytes) are each padded to 64: 48 bytes of zero
+        // padding that no reader uses are the only bytes a flip may leave unnoticed.
+        Assert.Equal(8 * 48, harmless);
+        for (int cut = 0; cut < whole.Length; cut++)
+        {
+            fs.Replace(SegmentPath, whole[..cut]);
+            Assert.Throws<CorruptionException>(() => SegmentReader.Open(fs, SegmentPath).Dispose());
+        }
+    }
+
+    [Fact]
+    public void A_segment_on_disk_is_mapped_for_the_kernels()
+    {
+        string dir = Directory.CreateTempSubdirectory("hdb-seg-").FullName;
+        try
+        {
+            SegmentContents contents = Contents(5, 256, 20_000, KeyKind.UInt64, payloads: false, dimension: 0);
+            SegmentWriter.Write(PosixFileSystem.Instance, dir, Name, contents);
+            using SegmentReader reader = SegmentReader.Open(PosixFileSystem.Instance, Path.Combine(dir, Name));
+            AssertReadsBack(contents, reader);
+            ulong[] query = contents.Codes[123].ToArray();
+            Assert.Equal(ExhaustiveSearch.Knn(contents.Codes, query, 10), ExhaustiveSearch.Knn(reader.Codes, query, 10));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Bad_contents_are_refused_before_anything_is_written()
+    {
+        var fs = new MemoryFileSystem();
+        SegmentContents good = Contents(3, 64, 10, KeyKind.UInt64, payloads: true, dimension: 0);
+        var unsorted = new SegmentContents { Codes = good.Codes, KeyKind = KeyKind.UInt64, Keys = good.Keys.Reverse().ToList() };
+        Assert.Contains("ascend", Assert.Throws<ArgumentException>(() => SegmentWriter.Write(fs, Dir, Name, unsorted)).Message, StringComparison.Ordinal);
+        var wrongKey = new SegmentContents { Codes = good.Codes, KeyKind = KeyKind.Guid, Keys = good.Keys };
+        Assert.Throws<ArgumentException>(() => SegmentWriter.Write(fs, Dir, Name, wrongKey));
+        var missing = new SegmentContents { Codes = good.Codes, KeyKind = KeyKind.UInt64, Keys = good.Keys.Take(9).ToList() };
+        Assert.Throws<ArgumentException>(() => SegmentWriter.Write(fs, Dir, Name, missing));
+        Assert.Empty(fs.ListFiles(Dir));
+    }
+
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static ByteOrder Instance { get; } = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
+    }
+}
