@@ -53,18 +53,13 @@ internal sealed class LogWriter : IDisposable
     /// </summary>
     public static LogWriter Create(IFileSystem fileSystem, string directory, long number)
     {
-        string path = Path.Combine(directory, FileNames.Log(number));
-        string temp = Path.Combine(directory, FileNames.Temp(FileNames.Log(number)));
-        fileSystem.Delete(temp);
-        using (IStorageFile file = fileSystem.Create(temp))
+        DurableFile.Replace(fileSystem, directory, FileNames.Log(number), file =>
         {
             Span<byte> header = stackalloc byte[LogFormat.HeaderBytes];
             LogFormat.WriteHeader(header, number);
             file.Write(0, header);
-            file.Sync();
-        }
-        fileSystem.Rename(temp, path);
-        fileSystem.SyncDirectory(directory);
+        });
+        string path = Path.Combine(directory, FileNames.Log(number));
         return new LogWriter(fileSystem.Open(path, writable: true), number, LogFormat.HeaderBytes);
     }
 

@@ -32,20 +32,14 @@ internal static class SegmentWriter
     public static long Write(IFileSystem fileSystem, string directory, string fileName, SegmentContents contents)
     {
         Validate(contents);
-        string path = Path.Combine(directory, fileName);
-        string temp = Path.Combine(directory, FileNames.Temp(fileName));
-        fileSystem.Delete(temp);
-        long size;
-        using (IStorageFile file = fileSystem.Create(temp))
+        long size = 0;
+        DurableFile.Replace(fileSystem, directory, fileName, file =>
         {
             var output = new Output(file);
             WriteAll(output, contents);
             output.Flush();
             size = output.Position;
-            file.Sync();
-        }
-        fileSystem.Rename(temp, path);
-        fileSystem.SyncDirectory(directory);
+        });
         return size;
     }
 

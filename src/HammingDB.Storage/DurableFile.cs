@@ -1,0 +1,23 @@
+namespace HammingDB.Storage;
+
+/// <summary>The one way a file that must survive a crash is put in place.</summary>
+internal static class DurableFile
+{
+    /// <summary>
+    /// Writes <paramref name="name"/> in <paramref name="directory"/> so that after a crash it is
+    /// either its previous version (or absent) or complete: written under a temporary name,
+    /// synced, renamed over the old one, and the directory synced.
+    /// </summary>
+    public static void Replace(IFileSystem fileSystem, string directory, string name, Action<IStorageFile> write)
+    {
+        string temp = Path.Combine(directory, FileNames.Temp(name));
+        fileSystem.Delete(temp);
+        using (IStorageFile file = fileSystem.Create(temp))
+        {
+            write(file);
+            file.Sync();
+        }
+        fileSystem.Rename(temp, Path.Combine(directory, name));
+        fileSystem.SyncDirectory(directory);
+    }
+}
