@@ -152,6 +152,19 @@ public static class ExhaustiveSearch
         return result;
     }
 
+    /// <summary>
+    /// Scans every code of <paramref name="codes"/> against <paramref name="query"/>, handing each
+    /// row within the sink's limit to <paramref name="sink"/> (see <see cref="IScanSink"/>): the
+    /// building block for collectors of other layers (keys, deletions, snapshots).
+    /// </summary>
+    /// <exception cref="ArgumentException">The query is not one code of the block's layout.</exception>
+    public static void Scan<TSink>(CodeBlock codes, ReadOnlySpan<ulong> query, ref TSink sink, IsaLevel? isa = null)
+        where TSink : struct, IScanSink
+    {
+        codes.Layout.Validate(query, nameof(query));
+        ScanDispatch.Scan(Isa.Resolve(isa), codes, ref MemoryMarshal.GetReference(query), ref sink);
+    }
+
     /// <summary>Rows of codes per batch tile for <paramref name="tileBytes"/> (a multiple of 64, at least 64).</summary>
     internal static int TileRows(CodeLayout layout, int tileBytes) =>
         Math.Max(PartAlignment, tileBytes / layout.StrideBytes / PartAlignment * PartAlignment);
