@@ -1,0 +1,208 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using FASTER.core;
+
+namespace HammingDB.Storage.Keys;
+
+/// <summary>Where a key's live row is: a sealed segment's file number and the row in it.</summary>
+internal readonly record struct RowLocation(long Segment, int Row)
+{
+    /// <summary>Segment (32 bits) and row (32 bits) in one long.</summary>
+    public long Pack()
+    {
+        if (Segment is < 1 or > uint.MaxValue || Row < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Segment), $"({Segment}, {Row}) is not a row location.");
+        }
+        return (Segment << 32) | (uint)Row;
+    }
+
+    public static RowLocation Unpack(long packed) => new(packed >>> 32, (int)(uint)packed);
+}
+
+/// <summary>
+/// Key -> live row of the sealed segments, for every collection. Derived data: it can always be
+/// rebuilt from the segments' key columns and deletion bitmaps, and is checkpointed when a segment
+/// is sealed. The checkpoint carries a version (the manifest version it matches), so the engine can
+/// tell a stale index (a crash between a manifest switch and the checkpoint) and rebuild it.
+/// </summary>
+internal interface IKeyIndex : IDisposable
+{
+    /// <summary>The version the last checkpoint (or recovery) recorded; 0 for a new index.</summary>
+    long Version { get; }
+
+    void Upsert(uint collection, ReadOnlySpan<byte> key, RowLocation location);
+
+    bool TryGet(uint collection, ReadOnlySpan<byte> key, out RowLocation location);
+
+    void Delete(uint collection, ReadOnlySpan<byte> key);
+
+    /// <summary>Makes every change so far durable, recorded as <paramref name="version"/>.</summary>
+    void Checkpoint(long version);
+}
+
+/// <summary>
+/// The key index on Microsoft.FASTER.Core: one FasterKV keyed by (collection id, big-endian) +
+/// the encoded key, valued by the packed <see cref="RowLocation"/>. Collection id 0 is reserved
+/// for the checkpoint version. Thread-safe: each operation takes a session from a pool.
+/// </summary>
+internal sealed class FasterKeyIndex : IKeyIndex
+{
+    private const int MaxKeyBytes = 4 + ushort.MaxValue;
+    private static readonly byte[] VersionKey = [0, 0, 0, 0];
+
+    private readonly FasterKVSettings<SpanByte, long> _settings;
+    private readonly FasterKV<SpanByte, long> _store;
+    private readonly ConcurrentBag<Session> _sessions = new();
+
+    private FasterKeyIndex(string directory, bool recover)
+    {
+        _settings = new FasterKVSettings<SpanByte, long>(directory, deleteDirOnDispose: false)
+        {
+            TryRecoverLatest = recover,
+            RemoveOutdatedCheckpoints = true,
+            IndexSize = 1L << 22,
+            MemorySize = 1L << 28,
+            PageSize = 1L << 22,
+        };
+        _store = new FasterKV<SpanByte, long>(_settings);
+        Version = TryGetRaw(VersionKey, out long version) ? version : 0;
+    }
+
+    public long Version { get; private set; }
+
+    /// <summary>Opens the index in <paramref name="directory"/>, recovering its latest checkpoint if there is one.</summary>
+    public static FasterKeyIndex Open(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        return new FasterKeyIndex(directory, recover: true);
+    }
+
+    /// <summary>A new, empty index in <paramref name="directory"/> (anything there before is removed): the start of a rebuild.</summary>
+    public static FasterKeyIndex CreateEmpty(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        Directory.CreateDirectory(directory);
+        return new FasterKeyIndex(directory, recover: false);
+    }
+
+    public void Upsert(uint collection, ReadOnlySpan<byte> key, RowLocation location)
+    {
+        RequireCollection(collection);
+        long value = location.Pack();
+        WithKey(collection, key, (Session s, ref SpanByte k) => s.Client.Upsert(ref k, ref value));
+    }
+
+    public bool TryGet(uint collection, ReadOnlySpan<byte> key, out RowLocation location)
+    {
+        RequireCollection(collection);
+        bool found = TryGetRaw(Compose(collection, key), out long value);
+        location = found ? RowLocation.Unpack(value) : default;
+        return found;
+    }
+
+    public void Delete(uint collection, ReadOnlySpan<byte> key)
+    {
+        RequireCollection(collection);
+        WithKey(collection, key, (Session s, ref SpanByte k) => s.Client.Delete(ref k));
+    }
+
+    public void Checkpoint(long version)
+    {
+        long value = version;
+        WithRawKey(VersionKey, (Session s, ref SpanByte k) => s.Client.Upsert(ref k, ref value));
+        (bool success, _) = _store.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
+        if (!success)
+        {
+            throw new StorageException(_settings.CheckpointDir ?? "key index", "the key index checkpoint failed.");
+        }
+        Version = version;
+    }
+
+    public void Dispose()
+    {
+        while (_sessions.TryTake(out Session? session))
+        {
+            session.Client.Dispose();
+        }
+        _store.Dispose();
+        _settings.Dispose();
+    }
+
+    private bool TryGetRaw(byte[] composed, out long value)
+    {
+        long output = 0;
+        bool found = false;
+        WithRawKey(composed, (Session s, ref SpanByte k) =>
+        {
+            Status status = s.Client.Read(ref k, ref output);
+            if (status.IsPending)
+            {
+                s.Client.CompletePendingWithOutputs(out CompletedOutputIterator<SpanByte, long, long, long, Empty> outputs, wait: true);
+                using (outputs)
+                {
+                    while (outputs.Next())
+                    {
+                        found = outputs.Current.Status.Found;
+                        output = outputs.Current.Output;
+                    }
+                }
+            }
+            else
+            {
+                found = status.Found;
+            }
+        });
+        value = output;
+        return found;
+    }
+
+    private delegate void KeyAction(Session session, ref SpanByte key);
+
+    private void WithKey(uint collection, ReadOnlySpan<byte> key, KeyAction action) => WithRawKey(Compose(collection, key), action);
+
+    // Runs an operation with a pooled session, the composed key copied into its pinned buffer.
+    private void WithRawKey(byte[] composed, KeyAction action)
+    {
+        if (!_sessions.TryTake(out Session? session))
+        {
+            session = new Session(_store.For(new SimpleFunctions<SpanByte, long>()).NewSession<SimpleFunctions<SpanByte, long>>());
+        }
+        try
+        {
+            composed.CopyTo(session.Buffer, 0);
+            SpanByte key = SpanByte.FromFixedSpan(session.Buffer.AsSpan(0, composed.Length));
+            action(session, ref key);
+        }
+        finally
+        {
+            _sessions.Add(session);
+        }
+    }
+
+    private static byte[] Compose(uint collection, ReadOnlySpan<byte> key)
+    {
+        if (key.Length > MaxKeyBytes - 4)
+        {
+            throw new ArgumentException($"A key of {key.Length} bytes is longer than the index takes.", nameof(key));
+        }
+        var composed = new byte[4 + key.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(composed, collection);
+        key.CopyTo(composed.AsSpan(4));
+        return composed;
+    }
+
+    private static void RequireCollection(uint collection) =>
+        ArgumentOutOfRangeException.ThrowIfZero(collection, nameof(collection));
+
+    private sealed class Session(ClientSession<SpanByte, long, long, long, Empty, SimpleFunctions<SpanByte, long>> client)
+    {
+        public ClientSession<SpanByte, long, long, long, Empty, SimpleFunctions<SpanByte, long>> Client { get; } = client;
+
+        /// <summary>Pinned, so FASTER may hold a pointer into it while the operation runs.</summary>
+        public byte[] Buffer { get; } = GC.AllocateArray<byte>(MaxKeyBytes, pinned: true);
+    }
+}
