@@ -57,6 +57,12 @@ internal sealed class Memtable
     public void Upsert(byte[] key, ReadOnlySpan<ulong> code, byte[]? payload, ReadOnlySpan<float> vector)
     {
         ArgumentNullException.ThrowIfNull(key);
+        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
+        if (fixedBytes > 0 ? key.Length != fixedBytes : key.Length > SegmentFormat.MaxStringKeyBytes)
+        {
+            // Refused here, not at seal time, where a bad key would leave the writer stuck.
+            throw new ArgumentException($"A {KeyKind} key cannot be {key.Length} bytes.", nameof(key));
+        }
         Layout.Validate(code, nameof(code));
         if (HasPayloads != payload is not null)
         {

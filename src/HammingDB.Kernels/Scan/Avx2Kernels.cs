@@ -12,8 +12,6 @@ namespace HammingDB.Kernels.Scan;
 /// </summary>
 internal static class Avx2Kernels
 {
-    public static bool IsSupported => Avx2.IsSupported;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> NibbleTable()
     {

@@ -9,15 +9,14 @@ namespace HammingDB.Kernels.Scan;
 /// <summary>
 /// AVX-512 paths. .NET has no vector popcount for x86, so a byte's bit count comes from table
 /// lookups (<typeparamref name="TPop"/>), and <c>vpsadbw</c> against zero sums eight bytes into one
-/// count per 64-bit lane. For 128- to
-/// 512-bit codes the byte counts of the words of one code are added across lanes before the
-/// single <c>vpsadbw</c>, so each group of eight codes costs one sum.
+/// count per 64-bit lane. Eight codes are handled per step; how their lane counts are reduced to
+/// one distance per code depends on the width (see <see cref="Distances8{TWidth}"/> and
+/// docs/ARCHITECTURE.md).
 /// </summary>
 /// <typeparam name="TPop">How bytes are counted: <see cref="NibbleLookup"/> (AVX-512 BW) or <see cref="VbmiLookup"/> (AVX-512 VBMI).</typeparam>
 internal static class Avx512Kernels<TPop>
     where TPop : struct, IBytePopCount512
 {
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> NibbleTable()
     {

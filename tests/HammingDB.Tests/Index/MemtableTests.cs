@@ -162,6 +162,10 @@ public class MemtableTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => memtable.Upsert(Key(1), [0UL, 1UL << 9], null, [1f, 2f, 3f]));
         Assert.Throws<ArgumentException>(() => memtable.Upsert(Key(1), [0UL, 0UL], [1], [1f, 2f, 3f]));
         Assert.Throws<ArgumentException>(() => memtable.Upsert(Key(1), [0UL, 0UL], null, [1f]));
+        Assert.Throws<ArgumentException>(() => memtable.Upsert([1, 2, 3], [0UL, 0UL], null, [1f, 2f, 3f]));
+        var strings = new Memtable(new CodeLayout(8), KeyKind.String, hasPayloads: false, vectorDimension: 0);
+        Assert.Throws<ArgumentException>(() => strings.Upsert(new byte[SegmentFormat.MaxStringKeyBytes + 1], [0UL], null, []));
+        strings.Upsert([], [0UL], null, []);
         Assert.Equal(0, memtable.Rows);
         Assert.False(memtable.Delete(Key(1)));
     }
