@@ -37,34 +37,15 @@ internal static class LogFormat
 
     public static void WriteHeader(Span<byte> header, long number)
     {
-        header[..HeaderBytes].Clear();
-        Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
+        FileHeader.Begin(header[..HeaderBytes], Magic, Version);
         BinaryPrimitives.WriteUInt64LittleEndian(header[16..], (ulong)number);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[28..], Crc32C.Compute(header[..28]));
+        FileHeader.Seal(header[..HeaderBytes]);
     }
 
     /// <summary>Checks a header read from <paramref name="path"/>; returns the log number.</summary>
     public static long ReadHeader(ReadOnlySpan<byte> header, string path)
     {
-        if (header.Length < HeaderBytes)
-        {
-            throw new CorruptionException(path, header.Length, $"the log header needs {HeaderBytes} bytes; the file holds {header.Length}");
-        }
-        if (!header[..8].SequenceEqual(Magic))
-        {
-            throw new CorruptionException(path, 0, "no log magic \"HDBWALOG\"");
-        }
-        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(header[28..]);
-        if (crc != Crc32C.Compute(header[..28]))
-        {
-            throw new CorruptionException(path, 28, "the log header checksum does not match");
-        }
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-        if (version != Version)
-        {
-            throw new CorruptionException(path, 8, $"log format version {version}; this build reads version {Version}");
-        }
+        FileHeader.Check(header, HeaderBytes, Magic, Version, "log", path);
         return (long)BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
     }
 

@@ -100,10 +100,9 @@ internal static class ManifestStore
             }
         }
         var bytes = new byte[HeaderBytes + body.Count + 4];
-        Magic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), Version);
+        FileHeader.Begin(bytes.AsSpan(0, HeaderBytes), Magic, Version);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), (ulong)body.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(28), Crc32C.Compute(bytes.AsSpan(0, 28)));
+        FileHeader.Seal(bytes.AsSpan(0, HeaderBytes));
         body.CopyTo(bytes, HeaderBytes);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(HeaderBytes + body.Count), Crc32C.Compute(bytes.AsSpan(HeaderBytes, body.Count)));
         return bytes;
@@ -115,19 +114,7 @@ internal static class ManifestStore
         {
             throw new CorruptionException(path, bytes.Length, $"{bytes.Length} bytes cannot hold a manifest");
         }
-        if (!bytes[..8].SequenceEqual(Magic))
-        {
-            throw new CorruptionException(path, 0, "no manifest magic \"HDBMANIF\"");
-        }
-        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[28..]) != Crc32C.Compute(bytes[..28]))
-        {
-            throw new CorruptionException(path, 28, "the header checksum does not match");
-        }
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (version != Version)
-        {
-            throw new CorruptionException(path, 8, $"manifest format version {version}; this build reads version {Version}");
-        }
+        FileHeader.Check(bytes, HeaderBytes, Magic, Version, "manifest", path);
         ulong bodyBytes = BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]);
         if (bodyBytes != (ulong)(bytes.Length - HeaderBytes - 4))
         {

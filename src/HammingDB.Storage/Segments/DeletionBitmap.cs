@@ -65,11 +65,10 @@ internal sealed class DeletionBitmap
     {
         int bitmapBytes = (Rows + 7) / 8;
         var bytes = new byte[HeaderBytes + bitmapBytes + 4];
-        Magic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), Version);
+        FileHeader.Begin(bytes.AsSpan(0, HeaderBytes), Magic, Version);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), (ulong)Rows);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(24), (uint)DeletedRows);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(28), Crc32C.Compute(bytes.AsSpan(0, 28)));
+        FileHeader.Seal(bytes.AsSpan(0, HeaderBytes));
         Span<byte> bitmap = bytes.AsSpan(HeaderBytes, bitmapBytes);
         for (int i = 0; i < bitmapBytes; i++)
         {
@@ -87,19 +86,7 @@ internal sealed class DeletionBitmap
         {
             throw new CorruptionException(path, Math.Min(bytes.Length, HeaderBytes), $"a bitmap of {rows} rows takes {HeaderBytes + bitmapBytes + 4} bytes; the file holds {bytes.Length}");
         }
-        if (!bytes[..8].SequenceEqual(Magic))
-        {
-            throw new CorruptionException(path, 0, "no deletion bitmap magic \"HDBDELBM\"");
-        }
-        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes[28..]) != Crc32C.Compute(bytes[..28]))
-        {
-            throw new CorruptionException(path, 28, "the header checksum does not match");
-        }
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (version != Version)
-        {
-            throw new CorruptionException(path, 8, $"deletion bitmap format version {version}; this build reads version {Version}");
-        }
+        FileHeader.Check(bytes, HeaderBytes, Magic, Version, "deletion bitmap", path);
         if (BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]) != (ulong)rows)
         {
             throw new CorruptionException(path, 16, $"the bitmap is for {BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..])} rows; its segment has {rows}");

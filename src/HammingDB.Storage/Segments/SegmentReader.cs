@@ -75,26 +75,14 @@ internal sealed unsafe class SegmentReader : IDisposable
             throw new CorruptionException(path, length, $"{length} bytes cannot hold a segment's header and footer");
         }
         ReadOnlySpan<byte> header = region.Span(0, SegmentFormat.HeaderBytes);
-        if (!header[..8].SequenceEqual(SegmentFormat.Magic))
-        {
-            throw new CorruptionException(path, 0, "no segment magic \"HDBSEGMT\"");
-        }
-        if (BinaryPrimitives.ReadUInt32LittleEndian(header[60..]) != Crc32C.Compute(header[..60]))
-        {
-            throw new CorruptionException(path, 60, "the header checksum does not match");
-        }
+        FileHeader.Check(header, SegmentFormat.HeaderBytes, SegmentFormat.Magic, SegmentFormat.Version, "segment", path);
         long footerOffset = length - SegmentFormat.FooterBytes;
         ReadOnlySpan<byte> footer = region.Span(footerOffset, SegmentFormat.FooterBytes);
         if (BinaryPrimitives.ReadUInt32LittleEndian(footer[60..]) != Crc32C.Compute(footer[..60]))
         {
             throw new CorruptionException(path, footerOffset + 60, "the footer checksum does not match");
         }
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-        if (version != SegmentFormat.Version)
-        {
-            throw new CorruptionException(path, 8, $"segment format version {version}; this build reads version {SegmentFormat.Version}");
-        }
-        // The footer repeats what a reader needs; header and footer must agree.
+        uint version = SegmentFormat.Version;
         // footer 32..39 rows = header 16..23; 40..43 bits = 12..15; 44..55 key kind, flags, dimension = 24..35.
         Require(path, footerOffset + 32, footer.Slice(32, 8).SequenceEqual(header.Slice(16, 8))
             && footer.Slice(40, 4).SequenceEqual(header.Slice(12, 4))

@@ -50,15 +50,13 @@ internal static class SegmentWriter
         uint flags = (contents.Payloads is null ? 0 : SegmentFormat.FlagPayloads) | (contents.VectorDimension > 0 ? SegmentFormat.FlagVectors : 0);
 
         Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
-        header.Clear();
-        SegmentFormat.Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], SegmentFormat.Version);
+        FileHeader.Begin(header, SegmentFormat.Magic, SegmentFormat.Version);
         BinaryPrimitives.WriteUInt32LittleEndian(header[12..], (uint)layout.CodeBits);
         BinaryPrimitives.WriteUInt64LittleEndian(header[16..], (ulong)rows);
         BinaryPrimitives.WriteUInt32LittleEndian(header[24..], (uint)contents.KeyKind);
         BinaryPrimitives.WriteUInt32LittleEndian(header[28..], flags);
         BinaryPrimitives.WriteUInt32LittleEndian(header[32..], (uint)contents.VectorDimension);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[60..], Crc32C.Compute(header[..60]));
+        FileHeader.Seal(header);
         output.Write(header);
 
         var metadata = new List<byte>();
