@@ -34,6 +34,11 @@ internal sealed class MemtableSnapshot
 
     public ReadOnlySpan<ulong> Code(int row) => _chunks[row / Memtable.ChunkRows].Codes[row % Memtable.ChunkRows];
 
+    public byte[]? Payload(int row) => _chunks[row / Memtable.ChunkRows].Payloads?[row % Memtable.ChunkRows];
+
+    public float[]? Vector(int row) => Memtable.VectorDimension == 0 ? null
+        : _chunks[row / Memtable.ChunkRows].Vectors.AsSpan(row % Memtable.ChunkRows * Memtable.VectorDimension, Memtable.VectorDimension).ToArray();
+
     /// <summary>The visible rows nearest <paramref name="query"/>, ordered by distance then key.</summary>
     public List<KeyedNeighbor> Knn(ReadOnlySpan<ulong> query, int k, IsaLevel? isa = null)
     {

@@ -151,25 +151,62 @@ internal sealed unsafe class SegmentReader : IDisposable
     /// <summary>The encoded key of <paramref name="row"/>.</summary>
     public byte[] GetKey(int row)
     {
-        byte[] block = Block(_keyBlocks, row, out int index);
-        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
-        if (fixedBytes > 0)
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        int first = row / SegmentFormat.RowsPerBlock * SegmentFormat.RowsPerBlock;
+        return BlockKeys(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first))[row - first];
+    }
+
+    /// <summary>Every key in row order, decoding each block once (rebuilds, verification).</summary>
+    public IEnumerable<byte[]> AllKeys()
+    {
+        for (int first = 0; first < Rows; first += SegmentFormat.RowsPerBlock)
         {
-            Require(Path, _keyBlocks[row / SegmentFormat.RowsPerBlock], block.Length == fixedBytes * Math.Min(SegmentFormat.RowsPerBlock, Rows - (row - index)), "a key block has the wrong size");
-            return block.AsSpan(index * fixedBytes, fixedBytes).ToArray();
-        }
-        int at = 0;
-        for (int i = 0; ; i++)
-        {
-            Require(Path, _keyBlocks[row / SegmentFormat.RowsPerBlock], at + 2 <= block.Length, "a key block ends inside an entry");
-            int length = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(at));
-            Require(Path, _keyBlocks[row / SegmentFormat.RowsPerBlock], at + 2 + length <= block.Length, "a key runs past its block");
-            if (i == index)
+            int count = Math.Min(SegmentFormat.RowsPerBlock, Rows - first);
+            foreach (byte[] key in BlockKeys(first, count))
             {
-                return block.AsSpan(at + 2, length).ToArray();
+                yield return key;
             }
-            at += 2 + length;
         }
+    }
+
+    /// <summary>The keys of <paramref name="rows"/> (any order), decoding each block they touch once.</summary>
+    public byte[][] GetKeys(IReadOnlyList<int> rows)
+    {
+        var keys = new byte[rows.Count][];
+        foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i] / SegmentFormat.RowsPerBlock))
+        {
+            int first = group.Key * SegmentFormat.RowsPerBlock;
+            byte[][] block = BlockKeys(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first));
+            foreach (int i in group)
+            {
+                keys[i] = block[rows[i] - first];
+            }
+        }
+        return keys;
+    }
+
+    private byte[][] BlockKeys(int first, int count)
+    {
+        byte[] block = Block(_keyBlocks, first, out _);
+        long offset = _keyBlocks[first / SegmentFormat.RowsPerBlock];
+        var keys = new byte[count][];
+        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
+        int at = 0;
+        for (int i = 0; i < count; i++)
+        {
+            int length = fixedBytes;
+            if (fixedBytes == 0)
+            {
+                Require(Path, offset, at + 2 <= block.Length, "a key block ends inside an entry");
+                length = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(at));
+                at += 2;
+            }
+            Require(Path, offset, at + length <= block.Length, "a key runs past its block");
+            keys[i] = block.AsSpan(at, length).ToArray();
+            at += length;
+        }
+        Require(Path, offset, at == block.Length, "a key block holds more than its rows");
+        return keys;
     }
 
     /// <summary>The payload of <paramref name="row"/>.</summary>

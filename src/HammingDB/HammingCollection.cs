@@ -1,0 +1,205 @@
+using System.Collections.Immutable;
+using HammingDB.Index;
+using HammingDB.Kernels;
+using HammingDB.Keys;
+using HammingDB.Writing;
+
+namespace HammingDB;
+
+/// <summary>
+/// A collection of codes keyed by <typeparamref name="TKey"/>. Writes are durable when they return;
+/// searches are exact (k nearest with ties broken by key, or every code within a radius) and run on a
+/// consistent view, from any number of threads.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A collection is the database's unit of data (DESIGN.md), not a .NET collection type.")]
+public sealed class HammingCollection<TKey>
+    where TKey : notnull
+{
+    private readonly HammingDatabase _database;
+    private readonly CollectionRuntime _runtime;
+
+    internal HammingCollection(HammingDatabase database, CollectionRuntime runtime)
+    {
+        _database = database;
+        _runtime = runtime;
+    }
+
+    /// <summary>The collection's name.</summary>
+    public string Name => _runtime.Definition.Name;
+
+    /// <summary>The layout of its codes.</summary>
+    public CodeLayout Layout => _runtime.Shape.Layout;
+
+    /// <summary>Rows with a live key now.</summary>
+    public long Count
+    {
+        get
+        {
+            (ImmutableArray<SegmentView> segments, MemtableSnapshot memtable) = _runtime.View();
+            long sealedRows = segments.Sum(s => (long)s.LiveRows);
+            return sealedRows + Enumerable.Range(0, memtable.Rows).Count(memtable.IsVisible);
+        }
+    }
+
+    /// <summary>Inserts or replaces the row of <paramref name="key"/>; returns once it is durable.</summary>
+    /// <exception cref="ArgumentException">The code, payload or vector does not fit the collection.</exception>
+    public void Upsert(TKey key, ReadOnlySpan<ulong> code, byte[]? payload = null, ReadOnlySpan<float> vector = default)
+    {
+        var batch = NewBatch();
+        batch.Upsert(key, code, payload, vector);
+        Apply(batch);
+    }
+
+    /// <summary>Deletes the row of <paramref name="key"/>; false when there was none. Returns once durable.</summary>
+    public bool Delete(TKey key)
+    {
+        var batch = NewBatch();
+        batch.Delete(key);
+        return _database.WriteDelete(_runtime, batch.Batch, batch.Entries[0]);
+    }
+
+    /// <summary>A batch of upserts and deletes for this collection, applied together by <see cref="Apply"/>.</summary>
+    public CollectionBatch<TKey> NewBatch() => new(_runtime.Definition.Id, _runtime.Shape);
+
+    /// <summary>Makes <paramref name="batch"/> durable as one unit, then applies it.</summary>
+    public void Apply(CollectionBatch<TKey> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.CollectionId != _runtime.Definition.Id)
+        {
+            throw new ArgumentException("The batch was made for another collection.", nameof(batch));
+        }
+        _database.Write(_runtime, batch.Batch, batch.Entries);
+    }
+
+    /// <summary>The row of <paramref name="key"/>, if it has one.</summary>
+    public bool TryGet(TKey key, out StoredRow<TKey>? row)
+    {
+        byte[] encoded = KeyCodecFor<TKey>.Encode(key);
+        row = null;
+        // Memtable first, and memtable and segments of one moment: during a seal the key index may
+        // already point into the new segment, but the row is then still in this memtable.
+        lock (_runtime.Gate)
+        {
+            if (_runtime.Memtable.TryGetRow(encoded, out int memRow))
+            {
+                MemtableSnapshot snapshot = _runtime.Memtable.Snapshot();
+                row = new StoredRow<TKey>(key, snapshot.Code(memRow).ToArray(), snapshot.Payload(memRow), snapshot.Vector(memRow));
+                return true;
+            }
+            if (_database.FindSealed(_runtime, encoded) is (int index, int sealedRow))
+            {
+                var reader = _runtime.Segments[index].Reader;
+                row = new StoredRow<TKey>(key, reader.Codes[sealedRow].ToArray(), reader.HasPayloads ? reader.GetPayload(sealedRow) : null,
+                    reader.VectorDimension > 0 ? reader.GetVector(sealedRow).ToArray() : null);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The <paramref name="k"/> rows nearest <paramref name="query"/>, nearest first, ties by key.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive.</exception>
+    /// <exception cref="ArgumentException">The query is not a code of this collection's width.</exception>
+    public IReadOnlyList<SearchResult<TKey>> Knn(ReadOnlySpan<ulong> query, int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        Layout.Validate(query, nameof(query));
+        (ImmutableArray<SegmentView> segments, MemtableSnapshot memtable) = _runtime.View();
+        var best = new KeyedTopK(k, Layout.CodeBits);
+        foreach (SegmentView segment in segments)
+        {
+            // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
+            var collector = new RowTopK(k, Layout.CodeBits);
+            var sink = new LiveRowSink(segment, collector, radius: -1);
+            ExhaustiveSearch.Scan(segment.Reader.Codes, query, ref sink, _database.Options.Isa);
+            List<(int Row, int Distance)> found = collector.ToList();
+            byte[][] keys = segment.Reader.GetKeys(found.Select(f => f.Row).ToList());
+            for (int i = 0; i < found.Count; i++)
+            {
+                best.Offer(keys[i], found[i].Distance);
+            }
+        }
+        foreach (KeyedNeighbor neighbor in memtable.Knn(query, k, _database.Options.Isa))
+        {
+            best.Offer(neighbor.Key, neighbor.Distance);
+        }
+        return best.ToSortedList().Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
+    }
+
+    /// <summary>Every row within <paramref name="radius"/> of <paramref name="query"/>, nearest first, ties by key.</summary>
+    public IReadOnlyList<SearchResult<TKey>> Radius(ReadOnlySpan<ulong> query, int radius)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(radius);
+        Layout.Validate(query, nameof(query));
+        (ImmutableArray<SegmentView> segments, MemtableSnapshot memtable) = _runtime.View();
+        var all = new List<KeyedNeighbor>();
+        foreach (SegmentView segment in segments)
+        {
+            var collector = new RowTopK(int.MaxValue, Layout.CodeBits);
+            var sink = new LiveRowSink(segment, collector, radius);
+            ExhaustiveSearch.Scan(segment.Reader.Codes, query, ref sink, _database.Options.Isa);
+            List<(int Row, int Distance)> found = collector.ToList();
+            byte[][] keys = segment.Reader.GetKeys(found.Select(f => f.Row).ToList());
+            for (int i = 0; i < found.Count; i++)
+            {
+                all.Add(new KeyedNeighbor(keys[i], found[i].Distance));
+            }
+        }
+        all.AddRange(memtable.Radius(query, radius, _database.Options.Isa));
+        all.Sort();
+        return all.Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
+    }
+
+    // Passes on the live rows of a segment: to a top-k (radius -1) or every row within the radius.
+    private readonly struct LiveRowSink(SegmentView segment, RowTopK collector, int radius) : IScanSink
+    {
+        public int Limit => radius >= 0 ? radius : collector.Limit;
+
+        public void Accept(int row, int distance)
+        {
+            if (segment.IsLive(row))
+            {
+                collector.Offer(row, distance);
+            }
+        }
+    }
+}
+
+/// <summary>Upserts and deletes for one collection, made durable together by <see cref="HammingCollection{TKey}.Apply"/>.</summary>
+public sealed class CollectionBatch<TKey>
+    where TKey : notnull
+{
+    private readonly List<BatchEntry> _entries = [];
+
+    internal CollectionBatch(uint collectionId, CollectionShape shape)
+    {
+        CollectionId = collectionId;
+        Batch = new WriteBatch(collectionId, shape);
+    }
+
+    internal uint CollectionId { get; }
+
+    internal WriteBatch Batch { get; }
+
+    internal IReadOnlyList<BatchEntry> Entries => _entries;
+
+    /// <summary>Operations in the batch.</summary>
+    public int Count => _entries.Count;
+
+    /// <summary>Adds an upsert, checked now (width, padding, payload, vector dimension, NaN): a bad row is refused and nothing is added.</summary>
+    public void Upsert(TKey key, ReadOnlySpan<ulong> code, byte[]? payload = null, ReadOnlySpan<float> vector = default)
+    {
+        byte[] encoded = KeyCodecFor<TKey>.Encode(key);
+        Batch.Upsert(encoded, code, payload ?? [], payload is not null, vector);
+        _entries.Add(new BatchEntry(BatchOperation.Upsert, encoded, code.ToArray(), payload, vector.IsEmpty ? null : vector.ToArray()));
+    }
+
+    /// <summary>Adds a delete.</summary>
+    public void Delete(TKey key)
+    {
+        byte[] encoded = KeyCodecFor<TKey>.Encode(key);
+        Batch.Delete(encoded);
+        _entries.Add(new BatchEntry(BatchOperation.Delete, encoded, null, null, null));
+    }
+}

@@ -1,0 +1,232 @@
+using System.Collections.Immutable;
+using HammingDB.Index;
+using HammingDB.Storage;
+using HammingDB.Storage.Keys;
+using HammingDB.Storage.Log;
+using HammingDB.Storage.Manifest;
+using HammingDB.Storage.Segments;
+using HammingDB.Writing;
+
+namespace HammingDB;
+
+public sealed partial class HammingDatabase
+{
+    /// <summary>
+    /// Makes a batch durable (one log record, synced), then applies it. Writes are serialised; a batch
+    /// is all or nothing, in the log and after a crash.
+    /// </summary>
+    internal void Write(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+        lock (_writeGate)
+        {
+            WriteLocked(collection, batch, entries);
+        }
+    }
+
+    /// <summary>Writes a one-delete batch; returns whether the key had a live row (decided under the write lock).</summary>
+    internal bool WriteDelete(CollectionRuntime collection, WriteBatch batch, BatchEntry entry)
+    {
+        lock (_writeGate)
+        {
+            ThrowIfUnusable();
+            bool existed = collection.Memtable.TryGetRow(entry.Key, out _) || FindSealed(collection, entry.Key) is not null;
+            WriteLocked(collection, batch, [entry]);
+            return existed;
+        }
+    }
+
+    private void WriteLocked(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries)
+    {
+        ThrowIfUnusable();
+        _log.Append(WriteBatch.RecordType, batch.Encode());
+        lock (collection.Gate)
+        {
+            foreach (BatchEntry entry in entries)
+            {
+                ApplyEntry(collection, entry);
+            }
+        }
+        if (collection.Memtable.Rows >= Options.SealRows)
+        {
+            SealLocked();
+        }
+    }
+
+    /// <summary>Seals every memtable into segments and writes new deletion bitmaps; the log starts afresh.</summary>
+    public void Flush()
+    {
+        lock (_writeGate)
+        {
+            ThrowIfUnusable();
+            SealLocked();
+        }
+    }
+
+    // Applies one logged operation: the sealed row of the key (if live) becomes deleted, and an upsert goes to the memtable.
+    private void ApplyEntry(CollectionRuntime collection, BatchEntry entry)
+    {
+        if (!collection.Memtable.TryGetRow(entry.Key, out _) && FindSealed(collection, entry.Key) is (int index, int row))
+        {
+            ImmutableArray<SegmentView> segments = collection.Segments;
+            collection.Segments = segments.SetItem(index, segments[index].WithDeleted(row));
+        }
+        if (entry.Operation == BatchOperation.Upsert)
+        {
+            collection.Memtable.Upsert(entry.Key, entry.Code!, entry.Payload, entry.Vector ?? []);
+        }
+        else
+        {
+            collection.Memtable.Delete(entry.Key);
+        }
+    }
+
+    /// <summary>The segment (index in the list) and row of <paramref name="key"/>'s live sealed row, if any.</summary>
+    internal (int Index, int Row)? FindSealed(CollectionRuntime collection, byte[] key)
+    {
+        if (!_keys.TryGet(collection.Definition.Id, key, out RowLocation location))
+        {
+            return null;
+        }
+        ImmutableArray<SegmentView> segments = collection.Segments;
+        for (int i = 0; i < segments.Length; i++)
+        {
+            if (segments[i].FileNumber == location.Segment)
+            {
+                return segments[i].IsLive(location.Row) ? (i, location.Row) : null;
+            }
+        }
+        return null;
+    }
+
+    // The seal: new segments and deletion bitmaps are written first, then a new log, then the manifest
+    // switch commits it all at once; only then are the key index and the in-memory state moved on.
+    // A crash before the switch leaves files the next open removes; after it, a key index that open rebuilds.
+    private void SealLocked()
+    {
+        bool anything = _byId.Values.Any(c => c.Memtable.Rows > 0 || c.Segments.Any(s => !s.DeletedSince.IsEmpty));
+        if (!anything)
+        {
+            return;
+        }
+        long next = _manifest.NextFileNumber;
+        var definitions = new List<CollectionState>();
+        var newBitmaps = new Dictionary<(uint, long), (DeletionBitmap Bitmap, long Version)>();
+        var newSegments = new Dictionary<uint, (long FileNumber, SegmentContents Contents)>();
+        foreach (CollectionState definition in _manifest.Collections)
+        {
+            CollectionRuntime collection = _byId[definition.Id];
+            var segments = new List<SegmentState>();
+            foreach (SegmentView view in collection.Segments)
+            {
+                if (view.DeletedSince.IsEmpty)
+                {
+                    segments.Add(new SegmentState(view.FileNumber, view.Reader.Rows, view.DeletionVersion, view.Deleted.DeletedRows));
+                    continue;
+                }
+                DeletionBitmap merged = view.Deleted.Clone();
+                foreach (int row in view.DeletedSince)
+                {
+                    merged.Delete(row);
+                }
+                long version = view.DeletionVersion + 1;
+                merged.Write(_fs, _directory, view.FileNumber, version);
+                newBitmaps[(definition.Id, view.FileNumber)] = (merged, version);
+                segments.Add(new SegmentState(view.FileNumber, view.Reader.Rows, version, merged.DeletedRows));
+            }
+            if (collection.Memtable.LiveRows > 0)
+            {
+                SegmentContents contents = collection.Memtable.ToSegmentContents();
+                long fileNumber = next++;
+                SegmentWriter.Write(_fs, _directory, FileNames.Segment(fileNumber), contents);
+                newSegments[definition.Id] = (fileNumber, contents);
+                segments.Add(new SegmentState(fileNumber, contents.Codes.Count, 0, 0));
+            }
+            definitions.Add(definition with { Segments = segments });
+        }
+        long logNumber = next++;
+        LogWriter newLog = LogWriter.Create(_fs, _directory, logNumber);
+        var manifest = new ManifestState(_manifest.Version + 1, next, logNumber, definitions);
+        try
+        {
+            ManifestStore.Write(_fs, _directory, manifest);
+        }
+        catch
+        {
+            newLog.Dispose();
+            throw;
+        }
+
+        // Committed. From here a failure leaves memory behind the disk: stop, and let a reopen recover.
+        try
+        {
+            ManifestState old = _manifest;
+            LogWriter oldLog = _log;
+            _manifest = manifest;
+            _log = newLog;
+            foreach (CollectionRuntime collection in _byId.Values)
+            {
+                MoveOn(collection, newBitmaps, newSegments);
+            }
+            _keys.Checkpoint(manifest.Version);
+            oldLog.Dispose();
+            _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Log(old.LogNumber)));
+            foreach (SegmentState segment in old.Collections.SelectMany(c => c.Segments).Where(s => s.DeletionVersion > 0))
+            {
+                if (manifest.Collections.SelectMany(c => c.Segments).Any(s => s.FileNumber == segment.FileNumber && s.DeletionVersion != segment.DeletionVersion))
+                {
+                    _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Deletions(segment.FileNumber, segment.DeletionVersion)));
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+            throw;
+        }
+    }
+
+    // Points the collection at its new segments and bitmaps, updates the key index, and starts an empty memtable.
+    private void MoveOn(CollectionRuntime collection, Dictionary<(uint, long), (DeletionBitmap Bitmap, long Version)> newBitmaps,
+        Dictionary<uint, (long FileNumber, SegmentContents Contents)> newSegments)
+    {
+        uint id = collection.Definition.Id;
+        var views = ImmutableArray.CreateBuilder<SegmentView>();
+        var sealedKeys = new HashSet<byte[]>(KeyComparer.Instance);
+        if (newSegments.TryGetValue(id, out var created))
+        {
+            for (int row = 0; row < created.Contents.Keys.Count; row++)
+            {
+                _keys.Upsert(id, created.Contents.Keys[row], new RowLocation(created.FileNumber, row));
+                sealedKeys.Add(created.Contents.Keys[row]);
+            }
+        }
+        foreach (SegmentView view in collection.Segments)
+        {
+            if (!newBitmaps.TryGetValue((id, view.FileNumber), out var bitmap))
+            {
+                views.Add(view);
+                continue;
+            }
+            // Keys deleted and not written again are removed from the index.
+            byte[][] deletedKeys = view.Reader.GetKeys(view.DeletedSince.ToList());
+            foreach (byte[] key in deletedKeys.Where(k => !sealedKeys.Contains(k)))
+            {
+                _keys.Delete(id, key);
+            }
+            views.Add(new SegmentView(view.FileNumber, view.Reader, bitmap.Bitmap, bitmap.Version, []));
+        }
+        if (created.Contents is not null)
+        {
+            views.Add(new SegmentView(created.FileNumber, SegmentReader.Open(_fs, SegmentPath(created.FileNumber)), new DeletionBitmap(created.Contents.Codes.Count), 0, []));
+        }
+        lock (collection.Gate)
+        {
+            collection.Segments = views.ToImmutable();
+            collection.Memtable = NewMemtable(collection.Definition);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+using System.Collections.Immutable;
+using HammingDB.Index;
+using HammingDB.Keys;
+using HammingDB.Storage;
+using HammingDB.Storage.Keys;
+using HammingDB.Storage.Log;
+using HammingDB.Storage.Manifest;
+using HammingDB.Storage.Segments;
+using HammingDB.Writing;
+
+namespace HammingDB;
+
+/// <summary>
+/// A HammingDB database: a directory of named collections of binary codes, persistent and
+/// crash-safe. One process writes at a time (a lock file); any number of threads read. Writes are
+/// acknowledged once durable in the write-ahead log; rows live in a memtable until they are sealed
+/// into immutable, memory-mapped segments.
+/// </summary>
+public sealed partial class HammingDatabase : IDisposable
+{
+    private const string KeyIndexDirectory = "keyindex";
+
+    private readonly IFileSystem _fs;
+    private readonly string _directory;
+    private readonly IDisposable _lock;
+    private readonly object _writeGate = new();
+    private readonly Dictionary<string, CollectionRuntime> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<uint, CollectionRuntime> _byId = new();
+    private ManifestState _manifest;
+    private LogWriter _log;
+    private IKeyIndex _keys;
+    private Exception? _failure;
+    private bool _disposed;
+
+    private HammingDatabase(IFileSystem fs, string directory, DatabaseOptions options, IDisposable writerLock, ManifestState manifest, LogWriter log, IKeyIndex keys)
+    {
+        _fs = fs;
+        _directory = directory;
+        Options = options;
+        _lock = writerLock;
+        _manifest = manifest;
+        _log = log;
+        _keys = keys;
+    }
+
+    /// <summary>The options this database runs with.</summary>
+    public DatabaseOptions Options { get; }
+
+    /// <summary>The directory holding the database.</summary>
+    public string Path => _directory;
+
+    /// <summary>The collections, in creation order.</summary>
+    public IReadOnlyList<string> CollectionNames
+    {
+        get
+        {
+            lock (_writeGate)
+            {
+                return _manifest.Collections.Select(c => c.Name).ToList();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens the database in <paramref name="path"/>, creating it when the directory holds none.
+    /// After a crash, replays the write-ahead log: every acknowledged write is there.
+    /// </summary>
+    /// <exception cref="StorageException">Another process has the database open for writing, or a file cannot be read or written.</exception>
+    /// <exception cref="CorruptionException">A file of the database is damaged (the message names it and the offset).</exception>
+    public static HammingDatabase Open(string path, DatabaseOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Open(PosixFileSystem.Instance, System.IO.Path.GetFullPath(path), options ?? DatabaseOptions.Default);
+    }
+
+    internal static HammingDatabase Open(IFileSystem fs, string directory, DatabaseOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.SealRows, nameof(options));
+        fs.CreateDirectory(directory);
+        IDisposable writerLock = fs.LockExclusive(System.IO.Path.Combine(directory, FileNames.Lock));
+        var opened = new List<IDisposable> { writerLock };
+        try
+        {
+            ManifestState? manifest = ManifestStore.Read(fs, directory);
+            LogWriter? log = null;
+            if (manifest is null)
+            {
+                log = LogWriter.Create(fs, directory, 1);
+                opened.Add(log);
+                manifest = new ManifestState(1, 2, 1, []);
+                ManifestStore.Write(fs, directory, manifest);
+            }
+            var database = new HammingDatabase(fs, directory, options, writerLock, manifest, log!, null!);
+            database.Recover(log, opened);
+            return database;
+        }
+        catch
+        {
+            foreach (IDisposable resource in Enumerable.Reverse(opened))
+            {
+                resource.Dispose();
+            }
+            throw;
+        }
+    }
+
+    // Opens segments and deletion bitmaps, the key index (rebuilt if behind the manifest), replays the log,
+    // and removes every file the manifest does not name.
+    private void Recover(LogWriter? newLog, List<IDisposable> opened)
+    {
+        foreach (CollectionState definition in _manifest.Collections)
+        {
+            var views = ImmutableArray.CreateBuilder<SegmentView>();
+            foreach (SegmentState segment in definition.Segments)
+            {
+                SegmentReader reader = SegmentReader.Open(_fs, SegmentPath(segment.FileNumber));
+                opened.Add(reader);
+                DeletionBitmap deleted = segment.DeletionVersion > 0
+                    ? DeletionBitmap.Read(_fs, _directory, segment.FileNumber, segment.DeletionVersion, segment.Rows)
+                    : new DeletionBitmap(segment.Rows);
+                if (reader.Rows != segment.Rows || reader.Layout.CodeBits != definition.CodeBits || reader.KeyKind != definition.KeyKind)
+                {
+                    throw new CorruptionException(reader.Path, 0, $"the segment does not match the manifest's collection '{definition.Name}'");
+                }
+                views.Add(new SegmentView(segment.FileNumber, reader, deleted, segment.DeletionVersion, []));
+            }
+            AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), views.ToImmutable()));
+        }
+
+        _keys = OpenKeyIndex();
+        opened.Add(_keys);
+
+        string logPath = System.IO.Path.Combine(_directory, FileNames.Log(_manifest.LogNumber));
+        if (newLog is null)
+        {
+            LogContents contents;
+            using (IStorageFile file = _fs.Open(logPath, writable: false))
+            {
+                contents = LogReader.Read(file);
+            }
+            foreach (LogRecord record in contents.Records)
+            {
+                Replay(record, logPath);
+            }
+            newLog = LogWriter.Reopen(_fs, logPath, contents);
+            opened.Add(newLog);
+        }
+        _log = newLog;
+        RemoveUnnamedFiles();
+    }
+
+    private FasterKeyIndex OpenKeyIndex()
+    {
+        string path = System.IO.Path.Combine(_directory, KeyIndexDirectory);
+        FasterKeyIndex index = FasterKeyIndex.Open(path);
+        if (index.Version == _manifest.Version)
+        {
+            return index;
+        }
+        // Behind the manifest (a crash between a switch and the checkpoint) or new: rebuild it from the segments.
+        index.Dispose();
+        index = FasterKeyIndex.CreateEmpty(path);
+        foreach (CollectionRuntime collection in _byId.Values)
+        {
+            foreach (SegmentView segment in collection.Segments)
+            {
+                int row = 0;
+                foreach (byte[] key in segment.Reader.AllKeys())
+                {
+                    if (segment.IsLive(row))
+                    {
+                        index.Upsert(collection.Definition.Id, key, new RowLocation(segment.FileNumber, row));
+                    }
+                    row++;
+                }
+            }
+        }
+        index.Checkpoint(_manifest.Version);
+        return index;
+    }
+
+    private void Replay(LogRecord record, string logPath)
+    {
+        if (record.Type != WriteBatch.RecordType)
+        {
+            throw new CorruptionException(logPath, record.Offset, $"record type {record.Type} is unknown");
+        }
+        uint id = WriteBatch.PeekCollection(record.Payload.Span, logPath, record.Offset);
+        if (!_byId.TryGetValue(id, out CollectionRuntime? collection))
+        {
+            throw new CorruptionException(logPath, record.Offset, $"a batch names collection {id}, which the manifest does not have");
+        }
+        foreach (BatchEntry entry in WriteBatch.Decode(record.Payload.Span, collection.Shape, logPath, record.Offset))
+        {
+            ApplyEntry(collection, entry);
+        }
+    }
+
+    private void RemoveUnnamedFiles()
+    {
+        var live = new HashSet<string>(StringComparer.Ordinal) { FileNames.Lock, FileNames.Manifest, FileNames.Log(_manifest.LogNumber) };
+        foreach (SegmentState segment in _manifest.Collections.SelectMany(c => c.Segments))
+        {
+            live.Add(FileNames.Segment(segment.FileNumber));
+            if (segment.DeletionVersion > 0)
+            {
+                live.Add(FileNames.Deletions(segment.FileNumber, segment.DeletionVersion));
+            }
+        }
+        foreach (string name in _fs.ListFiles(_directory))
+        {
+            bool ours = FileNames.IsTemp(name) || FileNames.TryParseLog(name, out _) || FileNames.TryParseSegment(name, out _) || FileNames.TryParseDeletions(name, out _, out _);
+            if (ours && !live.Contains(name))
+            {
+                _fs.Delete(System.IO.Path.Combine(_directory, name));
+            }
+        }
+    }
+
+    /// <summary>Creates a collection keyed by <typeparamref name="TKey"/> (<c>ulong</c>, <c>string</c> or <c>Guid</c>).</summary>
+    /// <exception cref="ArgumentException">The name is taken or empty, or the options are invalid.</exception>
+    public HammingCollection<TKey> CreateCollection<TKey>(string name, CollectionOptions options)
+        where TKey : notnull
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!KeyCodecFor<TKey>.IsSupported)
+        {
+            throw new ArgumentException($"Keys of type {typeof(TKey).Name} are not supported; use ulong, string or Guid.", nameof(TKey));
+        }
+        _ = new Kernels.CodeLayout(options.CodeBits);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.VectorDimension, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.VectorDimension, 1 << 16, nameof(options));
+        lock (_writeGate)
+        {
+            ThrowIfUnusable();
+            if (_byName.ContainsKey(name))
+            {
+                throw new ArgumentException($"A collection named '{name}' exists already.", nameof(name));
+            }
+            uint id = _manifest.Collections.Count == 0 ? 1 : _manifest.Collections.Max(c => c.Id) + 1;
+            var definition = new CollectionState(id, name, options.CodeBits, KeyCodecFor<TKey>.Kind, options.Payloads, options.VectorDimension, []);
+            var next = _manifest with { Version = _manifest.Version + 1, Collections = [.. _manifest.Collections, definition] };
+            ManifestStore.Write(_fs, _directory, next);
+            _manifest = next;
+            _keys.Checkpoint(next.Version);
+            AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), []));
+            return new HammingCollection<TKey>(this, _byId[id]);
+        }
+    }
+
+    /// <summary>The collection named <paramref name="name"/>, keyed by <typeparamref name="TKey"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No collection has that name.</exception>
+    /// <exception cref="ArgumentException">The collection's keys are of another type.</exception>
+    public HammingCollection<TKey> GetCollection<TKey>(string name)
+        where TKey : notnull
+    {
+        lock (_writeGate)
+        {
+            ThrowIfUnusable();
+            if (!_byName.TryGetValue(name, out CollectionRuntime? collection))
+            {
+                throw new KeyNotFoundException($"No collection is named '{name}'.");
+            }
+            if (collection.Definition.KeyKind != KeyCodecFor<TKey>.Kind)
+            {
+                throw new ArgumentException($"Collection '{name}' is keyed by {collection.Definition.KeyKind}, not {typeof(TKey).Name}.", nameof(TKey));
+            }
+            return new HammingCollection<TKey>(this, collection);
+        }
+    }
+
+    /// <summary>Closes the database. Everything acknowledged is in the log; nothing more needs to be written.</summary>
+    public void Dispose()
+    {
+        lock (_writeGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _log.Dispose();
+            _keys.Dispose();
+            foreach (SegmentView segment in _byId.Values.SelectMany(c => c.Segments))
+            {
+                segment.Reader.Dispose();
+            }
+            _lock.Dispose();
+        }
+    }
+
+    private void AddRuntime(CollectionRuntime runtime)
+    {
+        _byName[runtime.Definition.Name] = runtime;
+        _byId[runtime.Definition.Id] = runtime;
+    }
+
+    private static Memtable NewMemtable(CollectionState definition) =>
+        new(new Kernels.CodeLayout(definition.CodeBits), definition.KeyKind, definition.HasPayloads, definition.VectorDimension);
+
+    private string SegmentPath(long fileNumber) => System.IO.Path.Combine(_directory, FileNames.Segment(fileNumber));
+
+    internal void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failure is not null)
+        {
+            throw new StorageException(_directory, "the database stopped after a failed write; reopen it to recover.", _failure);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using HammingDB.Kernels;
+
+namespace HammingDB;
+
+/// <summary>How a database runs.</summary>
+public sealed record DatabaseOptions
+{
+    /// <summary>The default options.</summary>
+    public static DatabaseOptions Default { get; } = new();
+
+    /// <summary>Rows a collection's memtable holds before it is sealed into a segment.</summary>
+    public int SealRows { get; init; } = 1_000_000;
+
+    /// <summary>The kernel path for searches; null for <see cref="Kernels.Isa.Default"/>.</summary>
+    public IsaLevel? Isa { get; init; }
+}
+
+/// <summary>What a new collection holds.</summary>
+public sealed record CollectionOptions
+{
+    /// <summary>Code width in bits: a multiple of 8 from 8 to 8192.</summary>
+    public required int CodeBits { get; init; }
+
+    /// <summary>Whether every row carries a payload (bytes, at most 16 MiB).</summary>
+    public bool Payloads { get; init; }
+
+    /// <summary>The dimension of the float vector every row carries, or 0 for none.</summary>
+    public int VectorDimension { get; init; }
+}
+
+/// <summary>A search result: a key and its Hamming distance to the query.</summary>
+public readonly record struct SearchResult<TKey>(TKey Key, int Distance);
+
+/// <summary>A stored row.</summary>
+public sealed record StoredRow<TKey>(TKey Key, ulong[] Code, byte[]? Payload, float[]? Vector);

@@ -1,0 +1,202 @@
+using HammingDB.Kernels;
+using HammingDB.Storage;
+using Xunit.Abstractions;
+
+namespace HammingDB.Tests.Database;
+
+public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Path.Combine(Directory.CreateTempSubdirectory("hdb-db-").FullName, "db");
+
+    public void Dispose() => Directory.Delete(Path.GetDirectoryName(_dir)!, recursive: true);
+
+    private sealed record ModelRow(ulong[] Code, byte[] Payload);
+
+    private static List<SearchResult<ulong>> Brute(Dictionary<ulong, ModelRow> model, ulong[] query, Func<int, bool> keep, int take) =>
+        model.Select(e => new SearchResult<ulong>(e.Key, TestData.OracleDistance(e.Value.Code, query)))
+            .Where(r => keep(r.Distance)).OrderBy(r => r.Distance).ThenBy(r => r.Key).Take(take).ToList();
+
+    [Theory]
+    [InlineData(64, 1)]
+    [InlineData(104, 2)]
+    public void A_long_random_run_equals_a_model_through_flushes_seals_and_reopens(int bits, int seed)
+    {
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(bits);
+        ulong[][] pool = Enumerable.Range(0, 10).Select(_ => TestData.RandomCode(random, layout)).ToArray();
+        var options = new DatabaseOptions { SealRows = 150 };
+        var model = new Dictionary<ulong, ModelRow>();
+        HammingDatabase db = HammingDatabase.Open(_dir, options);
+        HammingCollection<ulong> items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = bits, Payloads = true });
+        try
+        {
+            for (int step = 0; step < 1500; step++)
+            {
+                int action = random.Next(100);
+                ulong key = (ulong)random.Next(400);
+                if (action < 60)
+                {
+                    ulong[] code = random.Next(3) == 0 ? pool[random.Next(pool.Length)] : TestData.RandomCode(random, layout);
+                    byte[] payload = [(byte)step, (byte)(step >> 8)];
+                    items.Upsert(key, code, payload);
+                    model[key] = new ModelRow(code, payload);
+                }
+                else if (action < 85)
+                {
+                    Assert.Equal(model.Remove(key), items.Delete(key));
+                }
+                else if (action < 90)
+                {
+                    var batch = items.NewBatch();
+                    for (int i = 0; i < 20; i++)
+                    {
+                        ulong k = (ulong)random.Next(400);
+                        if (random.Next(4) == 0)
+                        {
+                            batch.Delete(k);
+                            model.Remove(k);
+                        }
+                        else
+                        {
+                            ulong[] code = pool[random.Next(pool.Length)];
+                            batch.Upsert(k, code, [1]);
+                            model[k] = new ModelRow(code, [1]);
+                        }
+                    }
+                    items.Apply(batch);
+                }
+                else if (action < 94)
+                {
+                    db.Flush();
+                }
+                else if (action < 97)
+                {
+                    db.Dispose();
+                    db = HammingDatabase.Open(_dir, options);
+                    items = db.GetCollection<ulong>("items");
+                }
+                if (step % 25 == 0 || action >= 90)
+                {
+                    Check(items, model, random, pool, layout, step);
+                }
+            }
+            db.Dispose();
+            db = HammingDatabase.Open(_dir, options);
+            Check(db.GetCollection<ulong>("items"), model, random, pool, layout, -1);
+        }
+        finally
+        {
+            db.Dispose();
+        }
+    }
+
+    private static void Check(HammingCollection<ulong> items, Dictionary<ulong, ModelRow> model, Random random, ulong[][] pool, CodeLayout layout, int step)
+    {
+        Assert.True(model.Count == items.Count, $"step {step}: {model.Count} rows expected, {items.Count} counted");
+        for (int i = 0; i < 5; i++)
+        {
+            ulong key = (ulong)random.Next(400);
+            bool found = items.TryGet(key, out StoredRow<ulong>? row);
+            Assert.True(model.ContainsKey(key) == found, $"step {step}: key {key} found {found}");
+            if (found)
+            {
+                Assert.Equal(model[key].Code, row!.Code);
+                Assert.Equal(model[key].Payload, row.Payload);
+            }
+        }
+        ulong[] query = random.Next(2) == 0 ? pool[random.Next(pool.Length)] : TestData.RandomCode(random, layout);
+        foreach (int k in new[] { 1, 10, 1000 })
+        {
+            Assert.True(Brute(model, query, _ => true, k).SequenceEqual(items.Knn(query, k)), $"step {step}: kNN k={k} differs");
+        }
+        foreach (int radius in new[] { 0, layout.CodeBits / 4 })
+        {
+            Assert.True(Brute(model, query, d => d <= radius, int.MaxValue).SequenceEqual(items.Radius(query, radius)), $"step {step}: radius {radius} differs");
+        }
+    }
+
+    [Fact]
+    public void String_and_Guid_keys_with_vectors_survive_a_reopen()
+    {
+        Guid id = Guid.NewGuid();
+        using (HammingDatabase db = HammingDatabase.Open(_dir))
+        {
+            var names = db.CreateCollection<string>("names", new CollectionOptions { CodeBits = 16, VectorDimension = 2 });
+            names.Upsert("b", [3UL], vector: [1f, 2f]);
+            names.Upsert("a", [3UL], vector: [3f, 4f]);
+            var guids = db.CreateCollection<Guid>("guids", new CollectionOptions { CodeBits = 512 });
+            guids.Upsert(id, new ulong[8]);
+            db.Flush();
+            names.Upsert("c", [0UL], vector: [5f, 6f]);
+        }
+        using (HammingDatabase db = HammingDatabase.Open(_dir))
+        {
+            Assert.Equal(["names", "guids"], db.CollectionNames);
+            var names = db.GetCollection<string>("names");
+            Assert.Equal([new SearchResult<string>("a", 0), new SearchResult<string>("b", 0), new SearchResult<string>("c", 2)], names.Knn([3UL], 3));
+            Assert.True(names.TryGet("b", out StoredRow<string>? row));
+            Assert.Equal([1f, 2f], row!.Vector!);
+            Assert.Equal(id, db.GetCollection<Guid>("guids").Knn(new ulong[8], 1)[0].Key);
+        }
+    }
+
+    [Fact]
+    public void A_second_writer_is_refused_at_once()
+    {
+        using HammingDatabase db = HammingDatabase.Open(_dir);
+        var e = Assert.Throws<StorageException>(() => HammingDatabase.Open(_dir));
+        Assert.Contains("locked by another writer", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_lost_key_index_is_rebuilt_from_the_segments()
+    {
+        using (HammingDatabase db = HammingDatabase.Open(_dir))
+        {
+            var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+            for (ulong i = 0; i < 100; i++)
+            {
+                items.Upsert(i, [i]);
+            }
+            db.Flush();
+            items.Delete(7);
+            db.Flush();
+        }
+        Directory.Delete(Path.Combine(_dir, "keyindex"), recursive: true);
+        using (HammingDatabase db = HammingDatabase.Open(_dir))
+        {
+            var items = db.GetCollection<ulong>("items");
+            Assert.Equal(99, items.Count);
+            Assert.True(items.TryGet(8, out _));
+            Assert.False(items.TryGet(7, out _));
+            Assert.True(items.Delete(8));
+            Assert.False(items.Delete(7));
+            Assert.Equal(98, items.Count);
+        }
+    }
+
+    [Fact]
+    public void Bad_input_is_refused_with_a_clear_error_and_changes_nothing()
+    {
+        using HammingDatabase db = HammingDatabase.Open(_dir);
+        var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 72 });
+        items.Upsert(1, [1UL, 0UL]);
+        Assert.Throws<ArgumentException>(() => items.Upsert(2, [1UL]));
+        Assert.Throws<ArgumentException>(() => items.Upsert(2, [1UL, 1UL << 8]));
+        Assert.Throws<ArgumentException>(() => items.Upsert(2, [1UL, 0UL], payload: [1]));
+        Assert.Throws<ArgumentException>(() => items.Knn([1UL], 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => items.Knn([1UL, 0UL], 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => items.Radius([1UL, 0UL], -1));
+        var batch = items.NewBatch();
+        batch.Upsert(3, [3UL, 0UL]);
+        Assert.Throws<ArgumentException>(() => batch.Upsert(4, [3UL]));
+        Assert.Equal(1, batch.Count);
+        Assert.Equal(1, items.Count);
+        Assert.Throws<ArgumentException>(() => db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => db.CreateCollection<ulong>("odd", new CollectionOptions { CodeBits = 12 }));
+        Assert.Throws<KeyNotFoundException>(() => db.GetCollection<ulong>("missing"));
+        Assert.Throws<ArgumentException>(() => db.GetCollection<string>("items"));
+        Assert.Throws<ArgumentException>(() => db.CreateCollection<double>("doubles", new CollectionOptions { CodeBits = 64 }));
+    }
+}
