@@ -36,15 +36,34 @@ internal sealed class MemoryFileSystem : IFileSystem
         }
     }
 
-    /// <summary>Power loss: every file goes back to its synced bytes, every directory to its synced names.</summary>
-    public void Crash()
+    /// <summary>Removes any fault not yet fired.</summary>
+    public void Disarm()
+    {
+        lock (_gate)
+        {
+            _fault = null;
+        }
+    }
+
+    /// <summary>
+    /// Power loss: every file goes back to its synced bytes, every directory to its synced names.
+    /// With <paramref name="tear"/>, a file whose synced bytes are a prefix of what was written keeps
+    /// a random part of the unsynced rest (a torn tail).
+    /// </summary>
+    public void Crash(Random? tear = null)
     {
         lock (_gate)
         {
             _entries.Clear();
             foreach (var (path, node) in _durableEntries)
             {
-                node.Data = node.Durable.ToArray();
+                int keep = 0;
+                if (tear is not null && node.Data.Length > node.Durable.Length && node.Data.AsSpan(0, node.Durable.Length).SequenceEqual(node.Durable))
+                {
+                    keep = tear.Next(node.Data.Length - node.Durable.Length + 1);
+                }
+                node.Data = node.Data.AsSpan(0, node.Durable.Length + keep).ToArray();
+                node.Durable = node.Data.ToArray();
                 _entries[path] = node;
             }
             _locks.Clear();

@@ -70,10 +70,11 @@ public sealed partial class HammingDatabase : IDisposable
     public static HammingDatabase Open(string path, DatabaseOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return Open(PosixFileSystem.Instance, System.IO.Path.GetFullPath(path), options ?? DatabaseOptions.Default);
+        string directory = System.IO.Path.GetFullPath(path);
+        return Open(PosixFileSystem.Instance, directory, options ?? DatabaseOptions.Default, new FasterKeyIndexStore(System.IO.Path.Combine(directory, KeyIndexDirectory)));
     }
 
-    internal static HammingDatabase Open(IFileSystem fs, string directory, DatabaseOptions options)
+    internal static HammingDatabase Open(IFileSystem fs, string directory, DatabaseOptions options, IKeyIndexStore keyIndexStore)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.SealRows, nameof(options));
         fs.CreateDirectory(directory);
@@ -91,7 +92,7 @@ public sealed partial class HammingDatabase : IDisposable
                 ManifestStore.Write(fs, directory, manifest);
             }
             var database = new HammingDatabase(fs, directory, options, writerLock, manifest, log!, null!);
-            database.Recover(log, opened);
+            database.Recover(log, opened, keyIndexStore);
             return database;
         }
         catch
@@ -106,7 +107,7 @@ public sealed partial class HammingDatabase : IDisposable
 
     // Opens segments and deletion bitmaps, the key index (rebuilt if behind the manifest), replays the log,
     // and removes every file the manifest does not name.
-    private void Recover(LogWriter? newLog, List<IDisposable> opened)
+    private void Recover(LogWriter? newLog, List<IDisposable> opened, IKeyIndexStore keyIndexStore)
     {
         foreach (CollectionState definition in _manifest.Collections)
         {
@@ -127,7 +128,7 @@ public sealed partial class HammingDatabase : IDisposable
             AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), views.ToImmutable()));
         }
 
-        _keys = OpenKeyIndex();
+        _keys = OpenKeyIndex(keyIndexStore);
         opened.Add(_keys);
 
         string logPath = System.IO.Path.Combine(_directory, FileNames.Log(_manifest.LogNumber));
@@ -149,17 +150,16 @@ public sealed partial class HammingDatabase : IDisposable
         RemoveUnnamedFiles();
     }
 
-    private FasterKeyIndex OpenKeyIndex()
+    private IKeyIndex OpenKeyIndex(IKeyIndexStore store)
     {
-        string path = System.IO.Path.Combine(_directory, KeyIndexDirectory);
-        FasterKeyIndex index = FasterKeyIndex.Open(path);
+        IKeyIndex index = store.Open();
         if (index.Version == _manifest.Version)
         {
             return index;
         }
         // Behind the manifest (a crash between a switch and the checkpoint) or new: rebuild it from the segments.
         index.Dispose();
-        index = FasterKeyIndex.CreateEmpty(path);
+        index = store.CreateEmpty();
         foreach (CollectionRuntime collection in _byId.Values)
         {
             foreach (SegmentView segment in collection.Segments)
