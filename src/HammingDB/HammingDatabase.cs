@@ -152,14 +152,23 @@ public sealed partial class HammingDatabase : IDisposable
 
     private IKeyIndex OpenKeyIndex(IKeyIndexStore store)
     {
-        IKeyIndex index = store.Open();
-        if (index.Version == _manifest.Version)
+        IKeyIndex? opened = null;
+        try
         {
-            return index;
+            opened = store.Open();
         }
-        // Behind the manifest (a crash between a switch and the checkpoint) or new: rebuild it from the segments.
-        index.Dispose();
-        index = store.CreateEmpty();
+#pragma warning disable CA1031 // derived data: whatever stops its recovery (FASTER itself skips unreadable checkpoints; this covers the rest, e.g. I/O errors), it is rebuilt
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+        if (opened is not null && opened.Version == _manifest.Version)
+        {
+            return opened;
+        }
+        // Unreadable, behind the manifest (a crash between a switch and the checkpoint), or new: rebuild it from the segments.
+        opened?.Dispose();
+        IKeyIndex index = store.CreateEmpty();
         foreach (CollectionRuntime collection in _byId.Values)
         {
             foreach (SegmentView segment in collection.Segments)

@@ -166,6 +166,16 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
         Directory.Delete(Path.Combine(_dir, "keyindex"), recursive: true);
         using (HammingDatabase db = HammingDatabase.Open(_dir))
         {
+            Assert.Equal(99, db.GetCollection<ulong>("items").Count);
+        }
+        // Its checkpoint metadata overwritten with garbage: FASTER skips the unreadable checkpoint (observed),
+        // the index comes back empty at version 0, and it is rebuilt from the segments.
+        foreach (string file in Directory.GetFiles(Path.Combine(_dir, "keyindex"), "info.dat*", SearchOption.AllDirectories))
+        {
+            File.WriteAllBytes(file, Enumerable.Repeat((byte)0x5A, 100).ToArray());
+        }
+        using (HammingDatabase db = HammingDatabase.Open(_dir))
+        {
             var items = db.GetCollection<ulong>("items");
             Assert.Equal(99, items.Count);
             Assert.True(items.TryGet(8, out _));
