@@ -7,12 +7,45 @@ using HammingDB.Writing;
 
 namespace HammingDB;
 
-/// <summary>A sealed segment as searches see it: the mapped file, its deletion bitmap, and the deletions since.</summary>
-internal sealed class SegmentView(long fileNumber, SegmentReader reader, DeletionBitmap deleted, long deletionVersion, ImmutableHashSet<int> deletedSince)
+/// <summary>
+/// An open segment file, reference-counted: the collection holds one reference while the segment
+/// is live, and every search that reads it holds one more. When compaction retires it, the last
+/// reference to go unmaps it and deletes its file, so no running query ever loses its codes.
+/// </summary>
+internal sealed class SegmentHandle(long fileNumber, SegmentReader reader, Action<SegmentHandle> onUnused)
 {
+    private int _references = 1;
+
     public long FileNumber { get; } = fileNumber;
 
     public SegmentReader Reader { get; } = reader;
+
+    /// <summary>Takes a reference; callers hold the collection's gate, under which a live segment is never released.</summary>
+    public void Acquire()
+    {
+        if (Interlocked.Increment(ref _references) <= 1)
+        {
+            throw new InvalidOperationException($"Segment {FileNumber} was acquired after its release.");
+        }
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            onUnused(this);
+        }
+    }
+}
+
+/// <summary>A sealed segment as searches see it: the open file, its deletion bitmap, and the deletions since.</summary>
+internal sealed class SegmentView(SegmentHandle handle, DeletionBitmap deleted, long deletionVersion, ImmutableHashSet<int> deletedSince)
+{
+    public SegmentHandle Handle { get; } = handle;
+
+    public long FileNumber => Handle.FileNumber;
+
+    public SegmentReader Reader => Handle.Reader;
 
     /// <summary>The rows deleted as of the live bitmap file.</summary>
     public DeletionBitmap Deleted { get; } = deleted;
@@ -26,7 +59,7 @@ internal sealed class SegmentView(long fileNumber, SegmentReader reader, Deletio
 
     public int LiveRows => Deleted.Rows - Deleted.DeletedRows - DeletedSince.Count;
 
-    public SegmentView WithDeleted(int row) => new(FileNumber, Reader, Deleted, DeletionVersion, DeletedSince.Add(row));
+    public SegmentView WithDeleted(int row) => new(Handle, Deleted, DeletionVersion, DeletedSince.Add(row));
 }
 
 /// <summary>
@@ -46,12 +79,37 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
     /// <summary>Guards the pair (segments, memtable), which the writer swaps together at a seal.</summary>
     public object Gate { get; } = new();
 
-    /// <summary>A consistent view for one search: segments and memtable as of now.</summary>
-    public (ImmutableArray<SegmentView> Segments, MemtableSnapshot Memtable) View()
+    /// <summary>A consistent view for one search: segments (each held until the lease is disposed) and memtable as of now.</summary>
+    public ViewLease Lease()
     {
         lock (Gate)
         {
-            return (Segments, Memtable.Snapshot());
+            foreach (SegmentView segment in Segments)
+            {
+                segment.Handle.Acquire();
+            }
+            return new ViewLease(Segments, Memtable.Snapshot());
+        }
+    }
+}
+
+/// <summary>Segments and memtable of one moment; disposing it releases the segments.</summary>
+internal sealed class ViewLease(ImmutableArray<SegmentView> segments, MemtableSnapshot memtable) : IDisposable
+{
+    private int _released;
+
+    public ImmutableArray<SegmentView> Segments { get; } = segments;
+
+    public MemtableSnapshot Memtable { get; } = memtable;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            foreach (SegmentView segment in Segments)
+            {
+                segment.Handle.Release();
+            }
         }
     }
 }

@@ -35,9 +35,9 @@ public sealed class HammingCollection<TKey>
     {
         get
         {
-            (ImmutableArray<SegmentView> segments, MemtableSnapshot memtable) = _runtime.View();
-            long sealedRows = segments.Sum(s => (long)s.LiveRows);
-            return sealedRows + Enumerable.Range(0, memtable.Rows).Count(memtable.IsVisible);
+            using ViewLease view = _runtime.Lease();
+            long sealedRows = view.Segments.Sum(s => (long)s.LiveRows);
+            return sealedRows + Enumerable.Range(0, view.Memtable.Rows).Count(view.Memtable.IsVisible);
         }
     }
 
@@ -105,9 +105,9 @@ public sealed class HammingCollection<TKey>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         Layout.Validate(query, nameof(query));
-        (ImmutableArray<SegmentView> segments, MemtableSnapshot memtable) = _runtime.View();
+        using ViewLease view = _runtime.Lease();
         var best = new KeyedTopK(k, Layout.CodeBits);
-        foreach (SegmentView segment in segments)
+        foreach (SegmentView segment in view.Segments)
         {
             // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
             var collector = new RowTopK(k, Layout.CodeBits);
@@ -120,7 +120,7 @@ public sealed class HammingCollection<TKey>
                 best.Offer(keys[i], found[i].Distance);
             }
         }
-        foreach (KeyedNeighbor neighbor in memtable.Knn(query, k, _database.Options.Isa))
+        foreach (KeyedNeighbor neighbor in view.Memtable.Knn(query, k, _database.Options.Isa))
         {
             best.Offer(neighbor.Key, neighbor.Distance);
         }
@@ -132,9 +132,9 @@ public sealed class HammingCollection<TKey>
     {
         ArgumentOutOfRangeException.ThrowIfNegative(radius);
         Layout.Validate(query, nameof(query));
-        (ImmutableArray<SegmentView> segments, MemtableSnapshot memtable) = _runtime.View();
+        using ViewLease view = _runtime.Lease();
         var all = new List<KeyedNeighbor>();
-        foreach (SegmentView segment in segments)
+        foreach (SegmentView segment in view.Segments)
         {
             var collector = new RowTopK(int.MaxValue, Layout.CodeBits);
             var sink = new LiveRowSink(segment, collector, radius);
@@ -146,7 +146,7 @@ public sealed class HammingCollection<TKey>
                 all.Add(new KeyedNeighbor(keys[i], found[i].Distance));
             }
         }
-        all.AddRange(memtable.Radius(query, radius, _database.Options.Isa));
+        all.AddRange(view.Memtable.Radius(query, radius, _database.Options.Isa));
         all.Sort();
         return all.Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
     }

@@ -217,11 +217,11 @@ public sealed partial class HammingDatabase
             {
                 _keys.Delete(id, key);
             }
-            views.Add(new SegmentView(view.FileNumber, view.Reader, bitmap.Bitmap, bitmap.Version, []));
+            views.Add(new SegmentView(view.Handle, bitmap.Bitmap, bitmap.Version, []));
         }
         if (created.Contents is not null)
         {
-            views.Add(new SegmentView(created.FileNumber, SegmentReader.Open(_fs, SegmentPath(created.FileNumber)), new DeletionBitmap(created.Contents.Codes.Count), 0, []));
+            views.Add(new SegmentView(NewHandle(created.FileNumber, SegmentReader.Open(_fs, SegmentPath(created.FileNumber))), new DeletionBitmap(created.Contents.Codes.Count), 0, []));
         }
         lock (collection.Gate)
         {

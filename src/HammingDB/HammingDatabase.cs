@@ -123,7 +123,7 @@ public sealed partial class HammingDatabase : IDisposable
                 {
                     throw new CorruptionException(reader.Path, 0, $"the segment does not match the manifest's collection '{definition.Name}'");
                 }
-                views.Add(new SegmentView(segment.FileNumber, reader, deleted, segment.DeletionVersion, []));
+                views.Add(new SegmentView(NewHandle(segment.FileNumber, reader), deleted, segment.DeletionVersion, []));
             }
             AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), views.ToImmutable()));
         }
@@ -295,9 +295,29 @@ public sealed partial class HammingDatabase : IDisposable
             {
                 segment.Reader.Dispose();
             }
+            foreach (SegmentHandle retired in _retired.Keys)
+            {
+                if (_retired.TryRemove(retired, out _))
+                {
+                    retired.Reader.Dispose();
+                }
+            }
             _lock.Dispose();
         }
     }
+
+    // Segments retired by compaction and still read by a search: closed at Dispose if still open then.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<SegmentHandle, bool> _retired = new();
+
+    private SegmentHandle NewHandle(long fileNumber, SegmentReader reader) => new(fileNumber, reader, handle =>
+    {
+        // The last reference of a retired segment: unmap it, then delete its file (the manifest no longer names it).
+        if (_retired.TryRemove(handle, out _))
+        {
+            handle.Reader.Dispose();
+            _fs.Delete(SegmentPath(handle.FileNumber));
+        }
+    });
 
     private void AddRuntime(CollectionRuntime runtime)
     {

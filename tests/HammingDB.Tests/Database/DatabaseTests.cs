@@ -66,9 +66,13 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
                     }
                     items.Apply(batch);
                 }
-                else if (action < 94)
+                else if (action < 92)
                 {
                     db.Flush();
+                }
+                else if (action < 94)
+                {
+                    db.Compact();
                 }
                 else if (action < 97)
                 {
@@ -113,6 +117,105 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
         foreach (int radius in new[] { 0, layout.CodeBits / 4 })
         {
             Assert.True(Brute(model, query, d => d <= radius, int.MaxValue).SequenceEqual(items.Radius(query, radius)), $"step {step}: radius {radius} differs");
+        }
+    }
+
+    [Fact]
+    public async Task Searches_running_while_compactions_replace_segments_see_every_row_once()
+    {
+        var random = new Random(77);
+        var layout = new CodeLayout(64);
+        var model = new Dictionary<ulong, ModelRow>();
+        using HammingDatabase db = HammingDatabase.Open(_dir, new DatabaseOptions { SealRows = 200 });
+        var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64, Payloads = true });
+        for (ulong round = 0; round < 6; round++)
+        {
+            for (ulong i = 0; i < 200; i++)
+            {
+                ulong[] code = TestData.RandomCode(random, layout);
+                items.Upsert(round * 1000 + i, code, [1]);
+                model[round * 1000 + i] = new ModelRow(code, [1]);
+            }
+            db.Flush();
+            for (ulong i = 0; i < 200; i += 7)
+            {
+                items.Delete(round * 1000 + i);
+                model.Remove(round * 1000 + i);
+            }
+        }
+        ulong[] query = TestData.RandomCode(random, layout);
+        List<SearchResult<ulong>> expected = Brute(model, query, _ => true, 50);
+        string? failure = null;
+        int searches = 0;
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested && failure is null)
+            {
+                if (!expected.SequenceEqual(items.Knn(query, 50)) || items.Count != model.Count)
+                {
+                    failure = "a search during compaction differs from the model";
+                }
+                Interlocked.Increment(ref searches);
+            }
+        })).ToList();
+        for (int i = 0; i < 3; i++)
+        {
+            await db.CompactAsync();
+            db.Flush();
+        }
+        stop.Cancel();
+        await Task.WhenAll(readers);
+        output.WriteLine($"{searches} searches ran during compactions");
+        Assert.Null(failure);
+        Assert.True(searches > 0);
+        Assert.Equal(expected, items.Knn(query, 50));
+        // Only the merged segment and the files the manifest names are left.
+        Assert.Single(Directory.GetFiles(_dir, "seg-*.hdbs"));
+        Assert.Empty(Directory.GetFiles(_dir, "del-*.hdbd"));
+    }
+
+    [Fact]
+    public void Writes_made_while_a_compaction_merges_are_kept_by_its_commit()
+    {
+        using (HammingDatabase db = HammingDatabase.Open(_dir, new DatabaseOptions { SealRows = 1000 }))
+        {
+            var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+            for (ulong i = 0; i < 30; i++)
+            {
+                items.Upsert(i, [i]);
+                if (i % 10 == 9)
+                {
+                    db.Flush();
+                }
+            }
+            db.AfterCompactionMerge = () =>
+            {
+                items.Delete(3);               // a row the merge copied: deleted in the merged segment
+                items.Delete(25);
+                items.Upsert(4, [444UL]);      // superseded: the copied row dies, the new one is in the memtable
+                db.Flush();                    // a seal during the merge writes new deletion bitmaps of the inputs
+                items.Delete(7);
+            };
+            db.Compact();
+            db.AfterCompactionMerge = null;
+            AssertState(items);
+        }
+        using (HammingDatabase db = HammingDatabase.Open(_dir))
+        {
+            AssertState(db.GetCollection<ulong>("items"));
+        }
+
+        static void AssertState(HammingCollection<ulong> items)
+        {
+            Assert.Equal(27, items.Count);
+            Assert.False(items.TryGet(3, out _));
+            Assert.False(items.TryGet(7, out _));
+            Assert.False(items.TryGet(25, out _));
+            Assert.True(items.TryGet(4, out StoredRow<ulong>? four));
+            Assert.Equal([444UL], four!.Code);
+            Assert.Equal([new SearchResult<ulong>(4, 0)], items.Knn([444UL], 1));
+            Assert.DoesNotContain(items.Radius([3UL], 0), r => r.Key == 3);
         }
     }
 

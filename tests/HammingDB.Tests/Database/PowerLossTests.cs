@@ -57,9 +57,13 @@ public class PowerLossTests(ITestOutputHelper output)
                         items.Delete(key);
                         model.Remove(key);
                     }
-                    else
+                    else if (step % 2 == 0)
                     {
                         db.Flush();
+                    }
+                    else
+                    {
+                        db.Compact();
                     }
                 }
                 catch (StorageException)

@@ -1,0 +1,252 @@
+using System.Collections.Immutable;
+using HammingDB.Index;
+using HammingDB.Kernels;
+using HammingDB.Storage;
+using HammingDB.Storage.Keys;
+using HammingDB.Storage.Manifest;
+using HammingDB.Storage.Segments;
+
+namespace HammingDB;
+
+public sealed partial class HammingDatabase
+{
+    private readonly object _compactionGate = new();
+
+    /// <summary>Test seam: runs between a compaction's merge and its commit (writes made here happen "during" the merge).</summary>
+    internal Action? AfterCompactionMerge { get; set; }
+
+    /// <summary>
+    /// Merges every collection's segments into one, dropping deleted and superseded rows. Searches go
+    /// on meanwhile on the segments they started with; writers wait only for the short commit.
+    /// Crash-safe: the manifest switch is the single point at which the merged segment replaces the
+    /// old ones, and the old files are deleted once no search reads them.
+    /// </summary>
+    public void Compact()
+    {
+        lock (_compactionGate)
+        {
+            List<CollectionRuntime> collections;
+            lock (_writeGate)
+            {
+                ThrowIfUnusable();
+                collections = [.. _byId.Values];
+            }
+            foreach (CollectionRuntime collection in collections)
+            {
+                CompactCollection(collection);
+            }
+        }
+    }
+
+    /// <summary>Runs <see cref="Compact"/> on the thread pool; await it to know it is done.</summary>
+    public Task CompactAsync(CancellationToken cancellationToken = default) => Task.Run(Compact, cancellationToken);
+
+    private void CompactCollection(CollectionRuntime collection)
+    {
+        // 1. Capture the inputs (and hold them) and reserve a file number, under the write lock.
+        List<SegmentView> inputs;
+        long fileNumber;
+        lock (_writeGate)
+        {
+            ThrowIfUnusable();
+            inputs = [.. collection.Segments];
+            if (inputs.Count < 2 && inputs.All(s => s.LiveRows == s.Reader.Rows))
+            {
+                return;
+            }
+            fileNumber = _manifest.NextFileNumber;
+            _manifest = _manifest with { NextFileNumber = fileNumber + 1 };
+            inputs.ForEach(s => s.Handle.Acquire());
+        }
+        try
+        {
+            // 2. Merge the live rows by key, without any lock.
+            (SegmentContents contents, int[][] newRows) = Merge(collection, inputs);
+            SegmentWriter.Write(_fs, _directory, FileNames.Segment(fileNumber), contents);
+            SegmentReader reader = SegmentReader.Open(_fs, SegmentPath(fileNumber));
+            AfterCompactionMerge?.Invoke();
+
+            // 3. Commit under the write lock: carry over rows deleted meanwhile, switch, then move on.
+            lock (_writeGate)
+            {
+                try
+                {
+                    ThrowIfUnusable();
+                }
+                catch
+                {
+                    reader.Dispose();
+                    throw;
+                }
+                CommitCompaction(collection, inputs, newRows, fileNumber, contents, reader);
+            }
+        }
+        finally
+        {
+            inputs.ForEach(s => s.Handle.Release());
+        }
+    }
+
+    // A k-way merge of the inputs' live rows: in each input rows are in key order, and a key is live in at most one.
+    private static (SegmentContents Contents, int[][] NewRows) Merge(CollectionRuntime collection, List<SegmentView> inputs)
+    {
+        CollectionState definition = collection.Definition;
+        int total = inputs.Sum(s => s.LiveRows);
+        var codes = new PackedCodes(collection.Shape.Layout, total);
+        var keys = new List<byte[]>(total);
+        var payloads = definition.HasPayloads ? new List<byte[]>(total) : null;
+        var vectors = new float[(long)total * definition.VectorDimension];
+        var newRows = inputs.Select(s => Enumerable.Repeat(-1, s.Reader.Rows).ToArray()).ToArray();
+        var cursors = inputs.Select(s => s.Reader.AllKeys().GetEnumerator()).ToArray();
+        var rows = new int[inputs.Count];
+        var heap = new PriorityQueue<int, byte[]>(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)));
+        void Advance(int input)
+        {
+            while (cursors[input].MoveNext())
+            {
+                int row = rows[input]++;
+                if (inputs[input].IsLive(row))
+                {
+                    heap.Enqueue(input, cursors[input].Current);
+                    return;
+                }
+            }
+        }
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            Advance(i);
+        }
+        while (heap.TryDequeue(out int input, out byte[]? key))
+        {
+            SegmentReader reader = inputs[input].Reader;
+            int row = rows[input] - 1;
+            newRows[input][row] = keys.Count;
+            codes.Add(reader.Codes[row]);
+            keys.Add(key);
+            payloads?.Add(reader.GetPayload(row));
+            if (definition.VectorDimension > 0)
+            {
+                reader.GetVector(row).CopyTo(vectors.AsSpan((keys.Count - 1) * definition.VectorDimension));
+            }
+            Advance(input);
+        }
+        foreach (IEnumerator<byte[]> cursor in cursors)
+        {
+            cursor.Dispose();
+        }
+        var contents = new SegmentContents { Codes = codes, KeyKind = definition.KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = definition.VectorDimension };
+        return (contents, newRows);
+    }
+
+    private void CommitCompaction(CollectionRuntime collection, List<SegmentView> inputs, int[][] newRows, long fileNumber, SegmentContents contents, SegmentReader reader)
+    {
+        uint id = collection.Definition.Id;
+        var inputNumbers = inputs.Select(s => s.FileNumber).ToHashSet();
+        // Rows of the inputs deleted since the capture are deleted in the merged segment too.
+        var deletedSince = new HashSet<int>();
+        var current = collection.Segments.Where(s => inputNumbers.Contains(s.FileNumber)).ToDictionary(s => s.FileNumber);
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            SegmentView now = current[inputs[i].FileNumber];
+            for (int row = 0; row < newRows[i].Length; row++)
+            {
+                if (newRows[i][row] >= 0 && !now.IsLive(row))
+                {
+                    deletedSince.Add(newRows[i][row]);
+                }
+            }
+        }
+        // Those deletions may no longer be in the log (a seal during the merge starts a new one): they are
+        // written as the merged segment's first deletion bitmap, before the switch that names it.
+        var deleted = new DeletionBitmap(contents.Codes.Count);
+        long deletionVersion = 0;
+        if (deletedSince.Count > 0)
+        {
+            foreach (int row in deletedSince)
+            {
+                deleted.Delete(row);
+            }
+            deletionVersion = 1;
+            try
+            {
+                deleted.Write(_fs, _directory, fileNumber, deletionVersion);
+            }
+            catch
+            {
+                reader.Dispose();
+                throw;
+            }
+        }
+        CollectionState definition = _manifest.Collections.Single(c => c.Id == id);
+        List<SegmentState> replaced = definition.Segments.Where(s => inputNumbers.Contains(s.FileNumber)).ToList();
+        var segments = definition.Segments.Where(s => !inputNumbers.Contains(s.FileNumber))
+            .Append(new SegmentState(fileNumber, contents.Codes.Count, deletionVersion, deleted.DeletedRows)).ToList();
+        var manifest = _manifest with
+        {
+            Version = _manifest.Version + 1,
+            NextFileNumber = Math.Max(_manifest.NextFileNumber, fileNumber + 1),
+            Collections = _manifest.Collections.Select(c => c.Id == id ? c with { Segments = segments } : c).ToList(),
+        };
+        try
+        {
+            ManifestStore.Write(_fs, _directory, manifest);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+
+        // Committed. From here a failure leaves memory behind the disk: stop, and let a reopen recover.
+        try
+        {
+            _manifest = manifest;
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                // Only entries still pointing at a merged input row move: a key written again meanwhile
+                // (and perhaps sealed by a flush during the merge) keeps its newer location.
+                for (int row = 0; row < newRows[i].Length; row++)
+                {
+                    int mergedRow = newRows[i][row];
+                    if (mergedRow >= 0 && _keys.TryGet(id, contents.Keys[mergedRow], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, row))
+                    {
+                        _keys.Upsert(id, contents.Keys[mergedRow], new RowLocation(fileNumber, mergedRow));
+                    }
+                }
+            }
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                // Keys whose rows were dead in the inputs: drop index entries that still point at those rows.
+                List<int> dead = Enumerable.Range(0, newRows[i].Length).Where(r => newRows[i][r] < 0).ToList();
+                byte[][] deadKeys = inputs[i].Reader.GetKeys(dead);
+                for (int d = 0; d < dead.Count; d++)
+                {
+                    if (_keys.TryGet(id, deadKeys[d], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, dead[d]))
+                    {
+                        _keys.Delete(id, deadKeys[d]);
+                    }
+                }
+            }
+            _keys.Checkpoint(manifest.Version);
+            var merged = new SegmentView(NewHandle(fileNumber, reader), deleted, deletionVersion, []);
+            lock (collection.Gate)
+            {
+                collection.Segments = [.. collection.Segments.Where(s => !inputNumbers.Contains(s.FileNumber)), merged];
+            }
+            foreach (SegmentView input in inputs)
+            {
+                _retired[input.Handle] = true;
+                input.Handle.Release(); // the collection's reference; the file goes when the last search does
+            }
+            foreach (SegmentState old in replaced.Where(s => s.DeletionVersion > 0))
+            {
+                _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Deletions(old.FileNumber, old.DeletionVersion)));
+            }
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+            throw;
+        }
+    }
+}
