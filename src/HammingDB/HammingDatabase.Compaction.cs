@@ -41,7 +41,76 @@ public sealed partial class HammingDatabase
     /// <summary>Runs <see cref="Compact"/> on the thread pool; await it to know it is done.</summary>
     public Task CompactAsync(CancellationToken cancellationToken = default) => Task.Run(Compact, cancellationToken);
 
-    private void CompactCollection(CollectionRuntime collection)
+    /// <summary>The error of the last background compaction that failed, if any (it changed nothing on disk that a reopen would keep).</summary>
+    public Exception? LastBackgroundCompactionError { get; private set; }
+
+    private Task _background = Task.CompletedTask;
+    private volatile bool _closing;
+
+    /// <summary>The background compaction running or last run (tests await it).</summary>
+    internal Task BackgroundCompactionTask => _background;
+
+    // Size tiers: segments whose live rows are within a factor of 4 share a tier.
+    private static int Tier(SegmentView segment) => (int)Math.Log(Math.Max(1, segment.LiveRows), 4);
+
+    // The segments of the smallest tier holding at least the configured number of segments, or none.
+    private List<SegmentView> ChooseTier(ImmutableArray<SegmentView> segments) =>
+        segments.GroupBy(Tier).Where(g => g.Count() >= Math.Max(2, Options.CompactionMinSegments)).OrderBy(g => g.Key)
+            .Select(g => g.ToList()).FirstOrDefault() ?? [];
+
+    // Called by the writer after a seal: starts a background size-tiered compaction if one is due and none runs.
+    private void ScheduleCompaction()
+    {
+        if (!Options.BackgroundCompaction || _closing || !_background.IsCompleted
+            || !_byId.Values.Any(c => ChooseTier(c.Segments).Count > 0))
+        {
+            return;
+        }
+        _background = Task.Run(() =>
+        {
+            try
+            {
+                lock (_compactionGate)
+                {
+                    List<CollectionRuntime> collections;
+                    lock (_writeGate)
+                    {
+                        collections = [.. _byId.Values];
+                    }
+                    foreach (CollectionRuntime collection in collections)
+                    {
+                        while (!_closing && CompactCollection(collection, ChooseTier))
+                        {
+                        }
+                    }
+                }
+            }
+#pragma warning disable CA1031 // a background failure before its commit leaves only files the next open removes; after it, the database has stopped
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LastBackgroundCompactionError = e;
+            }
+        });
+    }
+
+    // Lets a running background compaction finish (it needs the write lock to commit): called before Dispose takes it.
+    private void StopBackgroundCompaction()
+    {
+        _closing = true;
+        try
+        {
+            _background.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+    }
+
+    private void CompactCollection(CollectionRuntime collection) => CompactCollection(collection, segments => [.. segments]);
+
+    // Merges the segments <paramref name="choose"/> picks; returns whether it merged anything.
+    private bool CompactCollection(CollectionRuntime collection, Func<ImmutableArray<SegmentView>, List<SegmentView>> choose)
     {
         // 1. Capture the inputs (and hold them) and reserve a file number, under the write lock.
         List<SegmentView> inputs;
@@ -49,10 +118,10 @@ public sealed partial class HammingDatabase
         lock (_writeGate)
         {
             ThrowIfUnusable();
-            inputs = [.. collection.Segments];
+            inputs = choose(collection.Segments);
             if (inputs.Count < 2 && inputs.All(s => s.LiveRows == s.Reader.Rows))
             {
-                return;
+                return false;
             }
             fileNumber = _manifest.NextFileNumber;
             _manifest = _manifest with { NextFileNumber = fileNumber + 1 };
@@ -80,6 +149,7 @@ public sealed partial class HammingDatabase
                 }
                 CommitCompaction(collection, inputs, newRows, fileNumber, contents, reader);
             }
+            return true;
         }
         finally
         {

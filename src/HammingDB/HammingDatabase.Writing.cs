@@ -53,6 +53,7 @@ public sealed partial class HammingDatabase
         if (collection.Memtable.Rows >= Options.SealRows)
         {
             SealLocked();
+            ScheduleCompaction();
         }
     }
 
@@ -63,6 +64,7 @@ public sealed partial class HammingDatabase
         {
             ThrowIfUnusable();
             SealLocked();
+            ScheduleCompaction();
         }
     }
 

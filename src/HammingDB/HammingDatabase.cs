@@ -282,6 +282,7 @@ public sealed partial class HammingDatabase : IDisposable
     /// <summary>Closes the database. Everything acknowledged is in the log; nothing more needs to be written.</summary>
     public void Dispose()
     {
+        StopBackgroundCompaction();
         lock (_writeGate)
         {
             if (_disposed)

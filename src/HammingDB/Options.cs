@@ -11,6 +11,15 @@ public sealed record DatabaseOptions
     /// <summary>Rows a collection's memtable holds before it is sealed into a segment.</summary>
     public int SealRows { get; init; } = 1_000_000;
 
+    /// <summary>
+    /// Whether seals start a background compaction when a collection has
+    /// <see cref="CompactionMinSegments"/> segments of one size tier (sizes within a factor of 4).
+    /// </summary>
+    public bool BackgroundCompaction { get; init; } = true;
+
+    /// <summary>How many segments of one size tier make the background compaction merge them (at least 2).</summary>
+    public int CompactionMinSegments { get; init; } = 4;
+
     /// <summary>The kernel path for searches; null for <see cref="Kernels.Isa.Default"/>.</summary>
     public IsaLevel? Isa { get; init; }
 }

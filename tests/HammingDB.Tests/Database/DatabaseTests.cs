@@ -220,6 +220,34 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Background_compaction_merges_size_tiers_as_seals_pile_up()
+    {
+        var random = new Random(91);
+        var layout = new CodeLayout(64);
+        var model = new Dictionary<ulong, ModelRow>();
+        using (HammingDatabase db = HammingDatabase.Open(_dir, new DatabaseOptions { SealRows = 50, CompactionMinSegments = 4 }))
+        {
+            var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64, Payloads = true });
+            for (ulong i = 0; i < 2000; i++)
+            {
+                ulong[] code = TestData.RandomCode(random, layout);
+                items.Upsert(i, code, [2]);
+                model[i] = new ModelRow(code, [2]);
+            }
+            await db.BackgroundCompactionTask;
+            Assert.Null(db.LastBackgroundCompactionError);
+            int segments = Directory.GetFiles(_dir, "seg-*.hdbs").Length;
+            output.WriteLine($"40 seals left {segments} segments");
+            Assert.InRange(segments, 1, 12);
+            ulong[] query = TestData.RandomCode(random, layout);
+            Assert.Equal(Brute(model, query, _ => true, 20), items.Knn(query, 20));
+            Assert.Equal(2000, items.Count);
+        }
+        using HammingDatabase reopened = HammingDatabase.Open(_dir);
+        Assert.Equal(2000, reopened.GetCollection<ulong>("items").Count);
+    }
+
+    [Fact]
     public void String_and_Guid_keys_with_vectors_survive_a_reopen()
     {
         Guid id = Guid.NewGuid();
