@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using HammingDB.Index;
 using HammingDB.Kernels;
+using HammingDB.Kernels.Scan;
 using HammingDB.Keys;
 using HammingDB.Writing;
 
@@ -110,12 +111,12 @@ public sealed class HammingCollection<TKey>
         foreach (SegmentView segment in view.Segments)
         {
             // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
-            var collector = new RowTopK(k, Layout.CodeBits);
-            var sink = new LiveRowSink(segment, collector, radius: -1);
+            var collector = new TopKCollector(k, segment.Reader.Rows, Layout.CodeBits);
+            var sink = new LiveTopKSink(segment, collector);
             ExhaustiveSearch.Scan(segment.Reader.Codes, query, ref sink, _database.Options.Isa);
-            List<(int Row, int Distance)> found = collector.ToList();
-            byte[][] keys = segment.Reader.GetKeys(found.Select(f => f.Row).ToList());
-            for (int i = 0; i < found.Count; i++)
+            Neighbor[] found = collector.ToSortedArray();
+            byte[][] keys = segment.Reader.GetKeys(found.Select(f => (int)f.Id).ToList());
+            for (int i = 0; i < found.Length; i++)
             {
                 best.Offer(keys[i], found[i].Distance);
             }
@@ -136,12 +137,12 @@ public sealed class HammingCollection<TKey>
         var all = new List<KeyedNeighbor>();
         foreach (SegmentView segment in view.Segments)
         {
-            var collector = new RowTopK(int.MaxValue, Layout.CodeBits);
-            var sink = new LiveRowSink(segment, collector, radius);
+            var collector = new RadiusCollector();
+            var sink = new LiveRadiusSink(segment, collector, radius);
             ExhaustiveSearch.Scan(segment.Reader.Codes, query, ref sink, _database.Options.Isa);
-            List<(int Row, int Distance)> found = collector.ToList();
-            byte[][] keys = segment.Reader.GetKeys(found.Select(f => f.Row).ToList());
-            for (int i = 0; i < found.Count; i++)
+            Neighbor[] found = RadiusCollector.MergeSorted([collector], Layout.CodeBits);
+            byte[][] keys = segment.Reader.GetKeys(found.Select(f => (int)f.Id).ToList());
+            for (int i = 0; i < found.Length; i++)
             {
                 all.Add(new KeyedNeighbor(keys[i], found[i].Distance));
             }
@@ -151,16 +152,29 @@ public sealed class HammingCollection<TKey>
         return all.Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
     }
 
-    // Passes on the live rows of a segment: to a top-k (radius -1) or every row within the radius.
-    private readonly struct LiveRowSink(SegmentView segment, RowTopK collector, int radius) : IScanSink
+    // Pass on only the live rows of a segment, to the kernels' own collectors (rows ascend, as they assume).
+    private readonly struct LiveTopKSink(SegmentView segment, TopKCollector collector) : IScanSink
     {
-        public int Limit => radius >= 0 ? radius : collector.Limit;
+        public int Limit => collector.Limit;
 
         public void Accept(int row, int distance)
         {
             if (segment.IsLive(row))
             {
                 collector.Offer(row, distance);
+            }
+        }
+    }
+
+    private readonly struct LiveRadiusSink(SegmentView segment, RadiusCollector collector, int radius) : IScanSink
+    {
+        public int Limit => radius;
+
+        public void Accept(int row, int distance)
+        {
+            if (segment.IsLive(row))
+            {
+                collector.Add(row, distance);
             }
         }
     }

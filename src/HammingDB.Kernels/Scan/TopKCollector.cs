@@ -10,7 +10,6 @@ internal sealed class TopKCollector
     private readonly int _capacity;
     private readonly int[] _distances;
     private readonly long[] _ids;
-    private readonly int _maxDistance;
     private int _count;
 
     /// <param name="k">How many nearest rows to keep; the arrays are sized min(k, <paramref name="rowBound"/>).</param>
@@ -21,14 +20,11 @@ internal sealed class TopKCollector
         _capacity = (int)Math.Min(k, Math.Max(rowBound, 0));
         _distances = new int[_capacity];
         _ids = new long[_capacity];
-        _maxDistance = maxDistance;
         Limit = _capacity == 0 ? -1 : maxDistance;
     }
 
     /// <summary>The largest distance that can still enter; negative when none can.</summary>
     public int Limit { get; private set; }
-
-    public int Count => _count;
 
     /// <summary>Offers a row; ids must not decrease from one call to the next.</summary>
     public void Offer(long id, int distance)
@@ -61,13 +57,6 @@ internal sealed class TopKCollector
         }
         Array.Sort(result);
         return result;
-    }
-
-    /// <summary>Resets to empty, keeping the arrays.</summary>
-    public void Clear()
-    {
-        _count = 0;
-        Limit = _capacity == 0 ? -1 : _maxDistance;
     }
 
     // Heap order: parent >= child by (distance, id); the root is the worst row held.
