@@ -13,7 +13,7 @@ namespace HammingDB;
 /// consistent view, from any number of threads.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A collection is the database's unit of data (DESIGN.md), not a .NET collection type.")]
-public sealed class HammingCollection<TKey>
+public sealed partial class HammingCollection<TKey>
     where TKey : notnull
 {
     private readonly HammingDatabase _database;

@@ -61,6 +61,26 @@ public sealed partial class HammingDatabase : IDisposable
         }
     }
 
+    /// <summary>The collections and what they hold, in creation order.</summary>
+    public IReadOnlyList<CollectionInfo> Collections
+    {
+        get
+        {
+            lock (_writeGate)
+            {
+                return _manifest.Collections.Select(c => new CollectionInfo(c.Name, c.CodeBits, KeyTypeOf(c.KeyKind), c.HasPayloads, c.VectorDimension)).ToList();
+            }
+        }
+    }
+
+    private static Type KeyTypeOf(KeyKind kind) => kind switch
+    {
+        KeyKind.UInt64 => typeof(ulong),
+        KeyKind.String => typeof(string),
+        KeyKind.Guid => typeof(Guid),
+        _ => throw new InvalidOperationException($"Unknown key kind {kind}."),
+    };
+
     /// <summary>
     /// Opens the database in <paramref name="path"/>, creating it when the directory holds none.
     /// After a crash, replays the write-ahead log: every acknowledged write is there.

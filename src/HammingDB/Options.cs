@@ -42,3 +42,12 @@ public readonly record struct SearchResult<TKey>(TKey Key, int Distance);
 
 /// <summary>A stored row.</summary>
 public sealed record StoredRow<TKey>(TKey Key, ulong[] Code, byte[]? Payload, float[]? Vector);
+
+/// <summary>What a collection is: its name, code width, key type, and what each row carries.</summary>
+public sealed record CollectionInfo(string Name, int CodeBits, Type KeyType, bool Payloads, int VectorDimension);
+
+/// <summary>
+/// A collection's size at one moment. <see cref="DeletedRows"/> counts rows deleted or superseded that
+/// segments still store (compaction drops them); <see cref="SegmentBytes"/> is the size of its segment files.
+/// </summary>
+public sealed record CollectionStats(long Rows, long DeletedRows, int Segments, long SegmentRows, long SegmentBytes, long MemtableRows);

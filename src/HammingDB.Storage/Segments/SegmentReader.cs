@@ -44,6 +44,9 @@ internal sealed unsafe class SegmentReader : IDisposable
 
     public int VectorDimension { get; }
 
+    /// <summary>The file's size in bytes.</summary>
+    public long FileBytes => _region.Length;
+
     /// <summary>The codes, in place in the mapping.</summary>
     public CodeBlock Codes => new((ulong*)(_region.Pointer + SegmentFormat.HeaderBytes), Rows, Layout);
 
@@ -212,20 +215,40 @@ internal sealed unsafe class SegmentReader : IDisposable
     /// <summary>The payload of <paramref name="row"/>.</summary>
     public byte[] GetPayload(int row)
     {
-        long[] blocks = _payloadBlocks ?? throw new InvalidOperationException("This segment has no payloads.");
-        byte[] block = Block(blocks, row, out int index);
-        int at = 0;
-        for (int i = 0; ; i++)
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        int first = row / SegmentFormat.RowsPerBlock * SegmentFormat.RowsPerBlock;
+        return BlockPayloads(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first))[row - first];
+    }
+
+    /// <summary>Every payload in row order, decoding each block once (export, verification).</summary>
+    public IEnumerable<byte[]> AllPayloads()
+    {
+        for (int first = 0; first < Rows; first += SegmentFormat.RowsPerBlock)
         {
-            Require(Path, blocks[row / SegmentFormat.RowsPerBlock], at + 4 <= block.Length, "a payload block ends inside an entry");
-            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(at));
-            Require(Path, blocks[row / SegmentFormat.RowsPerBlock], length >= 0 && at + 4 + length <= block.Length, "a payload runs past its block");
-            if (i == index)
+            foreach (byte[] payload in BlockPayloads(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first)))
             {
-                return block.AsSpan(at + 4, length).ToArray();
+                yield return payload;
             }
-            at += 4 + length;
         }
+    }
+
+    private byte[][] BlockPayloads(int first, int count)
+    {
+        long[] blocks = _payloadBlocks ?? throw new InvalidOperationException("This segment has no payloads.");
+        byte[] block = Block(blocks, first, out _);
+        long offset = blocks[first / SegmentFormat.RowsPerBlock];
+        var payloads = new byte[count][];
+        int at = 0;
+        for (int i = 0; i < count; i++)
+        {
+            Require(Path, offset, at + 4 <= block.Length, "a payload block ends inside an entry");
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(at));
+            Require(Path, offset, length <= (uint)(block.Length - at - 4), "a payload runs past its block");
+            payloads[i] = block.AsSpan(at + 4, (int)length).ToArray();
+            at += 4 + (int)length;
+        }
+        Require(Path, offset, at == block.Length, "a payload block holds more than its rows");
+        return payloads;
     }
 
     /// <summary>The stored vector of <paramref name="row"/>.</summary>
@@ -244,10 +267,11 @@ internal sealed unsafe class SegmentReader : IDisposable
     {
         for (int row = 0; row < Rows; row += SegmentFormat.RowsPerBlock)
         {
-            GetKey(row);
+            int count = Math.Min(SegmentFormat.RowsPerBlock, Rows - row);
+            BlockKeys(row, count);
             if (HasPayloads)
             {
-                GetPayload(row);
+                BlockPayloads(row, count);
             }
         }
     }

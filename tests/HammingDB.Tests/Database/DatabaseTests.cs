@@ -98,6 +98,12 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
     private static void Check(HammingCollection<ulong> items, Dictionary<ulong, ModelRow> model, Random random, ulong[][] pool, CodeLayout layout, int step)
     {
         Assert.True(model.Count == items.Count, $"step {step}: {model.Count} rows expected, {items.Count} counted");
+        CollectionStats stats = items.GetStats();
+        Assert.True(stats.Rows == model.Count && stats.SegmentRows - stats.DeletedRows + stats.MemtableRows == model.Count,
+            $"step {step}: stats {stats} for {model.Count} rows");
+        List<StoredRow<ulong>> rows = items.EnumerateRows().ToList();
+        Assert.True(model.Keys.Order().SequenceEqual(rows.Select(r => r.Key)), $"step {step}: EnumerateRows keys differ from the model");
+        Assert.All(rows, r => Assert.True(model[r.Key].Code.SequenceEqual(r.Code) && model[r.Key].Payload.SequenceEqual(r.Payload!), $"step {step}: row {r.Key} differs"));
         for (int i = 0; i < 5; i++)
         {
             ulong key = (ulong)random.Next(400);
