@@ -141,6 +141,7 @@ public sealed partial class HammingDatabase
                 try
                 {
                     ThrowIfUnusable();
+                    DrainLocked();
                 }
                 catch
                 {

@@ -12,48 +12,112 @@ namespace HammingDB;
 public sealed partial class HammingDatabase
 {
     /// <summary>
-    /// Makes a batch durable (one log record, synced), then applies it. Writes are serialised; a batch
-    /// is all or nothing, in the log and after a crash.
+    /// Makes a batch durable (one log record), then applies it. Writers on many threads share fsyncs
+    /// (group commit); a batch is all or nothing, in the log and after a crash.
     /// </summary>
     internal void Write(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries)
     {
-        if (entries.Count == 0)
+        if (entries.Count > 0)
         {
-            return;
-        }
-        lock (_writeGate)
-        {
-            WriteLocked(collection, batch, entries);
+            Commit(collection, batch, entries);
         }
     }
 
-    /// <summary>Writes a one-delete batch; returns whether the key had a live row (decided under the write lock).</summary>
-    internal bool WriteDelete(CollectionRuntime collection, WriteBatch batch, BatchEntry entry)
+    /// <summary>Writes a one-delete batch; returns whether the key had a live row (decided when it is applied, in log order).</summary>
+    internal bool WriteDelete(CollectionRuntime collection, WriteBatch batch, BatchEntry entry) => Commit(collection, batch, [entry]);
+
+    // The write path. Under the write lock a record is queued in the log and given a ticket (the order
+    // of the log); outside it the writer waits until its record is durable, sharing the fsync with
+    // every writer queued meanwhile; then records are applied to memory strictly in ticket order, so
+    // memory always equals a replay of the log's durable prefix and a reader never sees a write
+    // before it is durable. Anything that changes the segments' structure (seal, compaction commit,
+    // close) holds the write lock and first drains: waits until every ticket issued is applied.
+    private bool Commit(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries)
     {
+        byte[] record = batch.Encode();
+        long ticket;
+        long sequence;
+        LogWriter log;
         lock (_writeGate)
         {
             ThrowIfUnusable();
-            bool existed = collection.Memtable.TryGetRow(entry.Key, out _) || FindSealed(collection, entry.Key) is not null;
-            WriteLocked(collection, batch, [entry]);
-            return existed;
+            sequence = _log.Enqueue(WriteBatch.RecordType, record);
+            log = _log;
+            ticket = ++_ticketsIssued;
         }
-    }
-
-    private void WriteLocked(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries)
-    {
-        ThrowIfUnusable();
-        _log.Append(WriteBatch.RecordType, batch.Encode());
-        lock (collection.Gate)
+        try
         {
-            foreach (BatchEntry entry in entries)
+            log.WaitDurable(sequence);
+        }
+        catch (Exception e)
+        {
+            Stop(e);
+            throw;
+        }
+        bool existed = false;
+        lock (_applyGate)
+        {
+            while (_ticketsApplied != ticket - 1)
             {
-                ApplyEntry(collection, entry);
+                ThrowIfFailed();
+                Monitor.Wait(_applyGate);
             }
+            try
+            {
+                // What a one-key delete reports is decided here, in log order, as a replay would.
+                existed = collection.Memtable.TryGetRow(entries[0].Key, out _) || FindSealed(collection, entries[0].Key) is not null;
+                lock (collection.Gate)
+                {
+                    foreach (BatchEntry entry in entries)
+                    {
+                        ApplyEntry(collection, entry);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                _failure ??= e;
+                Monitor.PulseAll(_applyGate);
+                throw;
+            }
+            _ticketsApplied = ticket;
+            Monitor.PulseAll(_applyGate);
         }
         if (collection.Memtable.Rows >= Options.SealRows)
         {
-            SealLocked();
-            ScheduleCompaction();
+            lock (_writeGate)
+            {
+                // Another writer may have sealed it meanwhile.
+                if (!_disposed && _failure is null && collection.Memtable.Rows >= Options.SealRows)
+                {
+                    SealLocked();
+                    ScheduleCompaction();
+                }
+            }
+        }
+        return existed;
+    }
+
+    // Stops the database after a failed write: no later write is accepted or applied until a reopen.
+    private void Stop(Exception e)
+    {
+        lock (_applyGate)
+        {
+            _failure ??= e;
+            Monitor.PulseAll(_applyGate);
+        }
+    }
+
+    // Under the write lock: returns once every record queued is applied (no new one can be queued meanwhile).
+    private void DrainLocked()
+    {
+        lock (_applyGate)
+        {
+            while (_ticketsApplied != _ticketsIssued)
+            {
+                ThrowIfFailed();
+                Monitor.Wait(_applyGate);
+            }
         }
     }
 
@@ -109,6 +173,7 @@ public sealed partial class HammingDatabase
     // A crash before the switch leaves files the next open removes; after it, a key index that open rebuilds.
     private void SealLocked()
     {
+        DrainLocked();
         bool anything = _byId.Values.Any(c => c.Memtable.Rows > 0 || c.Segments.Any(s => !s.DeletedSince.IsEmpty));
         if (!anything)
         {

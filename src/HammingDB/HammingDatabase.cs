@@ -24,12 +24,15 @@ public sealed partial class HammingDatabase : IDisposable
     private readonly string _directory;
     private readonly IDisposable _lock;
     private readonly object _writeGate = new();
+    private readonly object _applyGate = new();
     private readonly Dictionary<string, CollectionRuntime> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, CollectionRuntime> _byId = new();
     private ManifestState _manifest;
     private LogWriter _log;
     private IKeyIndex _keys;
-    private Exception? _failure;
+    private volatile Exception? _failure;
+    private long _ticketsIssued;
+    private long _ticketsApplied;
     private bool _disposed;
 
     private HammingDatabase(IFileSystem fs, string directory, DatabaseOptions options, IDisposable writerLock, ManifestState manifest, LogWriter log, IKeyIndex keys)
@@ -309,6 +312,14 @@ public sealed partial class HammingDatabase : IDisposable
             {
                 return;
             }
+            try
+            {
+                DrainLocked();
+            }
+            catch (StorageException)
+            {
+                // Stopped after a failed write: nothing more will be applied; close anyway.
+            }
             _disposed = true;
             _log.Dispose();
             _keys.Dispose();
@@ -354,6 +365,11 @@ public sealed partial class HammingDatabase : IDisposable
     internal void ThrowIfUnusable()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfFailed();
+    }
+
+    private void ThrowIfFailed()
+    {
         if (_failure is not null)
         {
             throw new StorageException(_directory, "the database stopped after a failed write; reopen it to recover.", _failure);

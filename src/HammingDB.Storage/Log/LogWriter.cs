@@ -88,30 +88,56 @@ internal sealed class LogWriter : IDisposable
     /// <exception cref="StorageException">The write or sync failed, now or before: the writer has stopped.</exception>
     public long Append(byte type, ReadOnlySpan<byte> payload)
     {
+        long sequence = Enqueue(type, payload);
+        WaitDurable(sequence);
+        return sequence;
+    }
+
+    /// <summary>
+    /// Queues one record behind every record queued before it and returns its sequence at once;
+    /// it is durable (and may be acknowledged) only when <see cref="WaitDurable"/> for it returns.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Type 0, or a payload over <see cref="LogFormat.MaxPayloadBytes"/>.</exception>
+    /// <exception cref="StorageException">The writer has stopped.</exception>
+    public long Enqueue(byte type, ReadOnlySpan<byte> payload)
+    {
         ArgumentOutOfRangeException.ThrowIfZero(type);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(payload.Length, LogFormat.MaxPayloadBytes, nameof(payload));
-        long sequence;
         lock (_gate)
         {
             ThrowIfStopped();
             LogFormat.WriteRecord(_pending, type, payload);
-            sequence = ++_appended;
-            if (_leaderActive)
+            return ++_appended;
+        }
+    }
+
+    /// <summary>
+    /// Returns once the record of <paramref name="sequence"/> (and so every earlier one) is durable.
+    /// The first waiter finding no flush under way becomes the leader and writes and syncs everything
+    /// queued; the others wait for it and share its fsync.
+    /// </summary>
+    /// <exception cref="StorageException">A write or sync failed before the record was durable: the writer has stopped.</exception>
+    public void WaitDurable(long sequence)
+    {
+        lock (_gate)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(sequence, _appended);
+            while (_durable < sequence)
             {
-                while (_durable < sequence && _failure is null)
+                ThrowIfStopped();
+                if (!_leaderActive)
                 {
-                    Monitor.Wait(_gate);
+                    _leaderActive = true;
+                    break;
                 }
-                if (_durable < sequence)
-                {
-                    ThrowIfStopped();
-                }
-                return sequence;
+                Monitor.Wait(_gate);
             }
-            _leaderActive = true;
+            if (_durable >= sequence)
+            {
+                return;
+            }
         }
         FlushAsLeader();
-        return sequence;
     }
 
     // Writes and syncs everything queued, batch after batch, until the queue is empty.
