@@ -40,28 +40,29 @@ internal sealed class MemtableSnapshot
         : _chunks[row / Memtable.ChunkRows].Vectors.AsSpan(row % Memtable.ChunkRows * Memtable.VectorDimension, Memtable.VectorDimension).ToArray();
 
     /// <summary>The visible rows nearest <paramref name="query"/>, ordered by distance then key.</summary>
-    public List<KeyedNeighbor> Knn(ReadOnlySpan<ulong> query, int k, IsaLevel? isa = null)
+    public List<KeyedNeighbor> Knn(ReadOnlySpan<ulong> query, int k, IsaLevel? isa = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var collector = new KeyedTopK(k, Memtable.Layout.CodeBits);
-        ScanChunks(query, isa, (row, distance) => collector.Offer(Key(row), distance), () => collector.Limit);
+        ScanChunks(query, isa, (row, distance) => collector.Offer(Key(row), distance), () => collector.Limit, cancellationToken);
         return collector.ToSortedList();
     }
 
     /// <summary>Every visible row within <paramref name="radius"/> of <paramref name="query"/>, ordered by distance then key.</summary>
-    public List<KeyedNeighbor> Radius(ReadOnlySpan<ulong> query, int radius, IsaLevel? isa = null)
+    public List<KeyedNeighbor> Radius(ReadOnlySpan<ulong> query, int radius, IsaLevel? isa = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(radius);
         var result = new List<KeyedNeighbor>();
-        ScanChunks(query, isa, (row, distance) => result.Add(new KeyedNeighbor(Key(row), distance)), () => radius);
+        ScanChunks(query, isa, (row, distance) => result.Add(new KeyedNeighbor(Key(row), distance)), () => radius, cancellationToken);
         result.Sort();
         return result;
     }
 
-    private void ScanChunks(ReadOnlySpan<ulong> query, IsaLevel? isa, Action<int, int> accept, Func<int> limit)
+    private void ScanChunks(ReadOnlySpan<ulong> query, IsaLevel? isa, Action<int, int> accept, Func<int> limit, CancellationToken cancellationToken)
     {
         for (int c = 0; c * Memtable.ChunkRows < Rows; c++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             int count = Math.Min(Memtable.ChunkRows, Rows - c * Memtable.ChunkRows);
             var sink = new VisibleSink(this, c * Memtable.ChunkRows, accept, limit);
             ExhaustiveSearch.Scan(_chunks[c].Codes.Block.Slice(0, count), query, ref sink, isa);

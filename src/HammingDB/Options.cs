@@ -22,6 +22,9 @@ public sealed record DatabaseOptions
 
     /// <summary>The kernel path for searches; null for <see cref="Kernels.Isa.Default"/>.</summary>
     public IsaLevel? Isa { get; init; }
+
+    /// <summary>Rows of a segment scanned between two cancellation checks (tests make it small to cross block edges).</summary>
+    internal int ScanChunkRows { get; init; } = 1 << 18;
 }
 
 /// <summary>What a new collection holds.</summary>

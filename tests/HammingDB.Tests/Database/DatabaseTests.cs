@@ -25,7 +25,8 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
         var random = new Random(seed);
         var layout = new CodeLayout(bits);
         ulong[][] pool = Enumerable.Range(0, 10).Select(_ => TestData.RandomCode(random, layout)).ToArray();
-        var options = new DatabaseOptions { SealRows = 150 };
+        // Segments are scanned in blocks of 37 rows, so every block edge is crossed.
+        var options = new DatabaseOptions { SealRows = 150, ScanChunkRows = 37 };
         var model = new Dictionary<ulong, ModelRow>();
         HammingDatabase db = HammingDatabase.Open(_dir, options);
         HammingCollection<ulong> items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = bits, Payloads = true });
@@ -124,6 +125,18 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
         {
             Assert.True(Brute(model, query, d => d <= radius, int.MaxValue).SequenceEqual(items.Radius(query, radius)), $"step {step}: radius {radius} differs");
         }
+        // The async and batch forms give the same answers.
+        int r = layout.CodeBits / 3;
+        Assert.True(Brute(model, query, d => d <= r, int.MaxValue).SequenceEqual(items.RadiusAsync(query, r).ToListAsync().AsTask().Result),
+            $"step {step}: RadiusAsync differs");
+        Assert.True(Brute(model, query, _ => true, 7).SequenceEqual(items.KnnAsync(query, 7).Result), $"step {step}: KnnAsync differs");
+        ulong[] other = TestData.RandomCode(random, layout);
+        var knnBatch = items.KnnBatch([query, other, query], 5, threads: 2);
+        var radiusBatch = items.RadiusBatch([other, query], r);
+        Assert.True(knnBatch.Count == 3 && Brute(model, other, _ => true, 5).SequenceEqual(knnBatch[1]) && knnBatch[0].SequenceEqual(knnBatch[2])
+            && Brute(model, query, _ => true, 5).SequenceEqual(knnBatch[0]), $"step {step}: KnnBatch differs");
+        Assert.True(Brute(model, other, d => d <= r, int.MaxValue).SequenceEqual(radiusBatch[0])
+            && Brute(model, query, d => d <= r, int.MaxValue).SequenceEqual(radiusBatch[1]), $"step {step}: RadiusBatch differs");
     }
 
     [Fact]
@@ -276,6 +289,49 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
             Assert.Equal([1f, 2f], row!.Vector!);
             Assert.Equal(id, db.GetCollection<Guid>("guids").Knn(new ulong[8], 1)[0].Key);
         }
+    }
+
+    [Fact]
+    public async Task Async_searches_stop_when_cancelled_and_refuse_bad_arguments_at_the_call()
+    {
+        using HammingDatabase db = HammingDatabase.Open(_dir, new DatabaseOptions { SealRows = 100, ScanChunkRows = 10 });
+        var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+        var random = new Random(3);
+        var batch = items.NewBatch();
+        for (ulong key = 0; key < 250; key++)
+        {
+            batch.Upsert(key, [(ulong)random.NextInt64()]);
+        }
+        items.Apply(batch);
+        ulong[] query = [(ulong)random.NextInt64()];
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => items.KnnAsync(query, 3, cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => items.KnnBatch([query, query], 3, cancellationToken: cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (SearchResult<ulong> _ in items.RadiusAsync(query, 64, cancelled.Token))
+            {
+            }
+        });
+        // Cancelled while the results stream: no more come.
+        using var midway = new CancellationTokenSource();
+        int seen = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (SearchResult<ulong> _ in items.RadiusAsync(query, 64, midway.Token))
+            {
+                seen++;
+                await midway.CancelAsync();
+            }
+        });
+        Assert.Equal(1, seen);
+        // Thrown by the call itself, not by the task it would return.
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = items.KnnAsync(query, 0); });
+        Assert.Throws<ArgumentException>(() => items.RadiusAsync(new ulong[2], 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => items.RadiusAsync(query, -1));
+        Assert.Throws<ArgumentException>(() => items.KnnBatch([query, new ulong[2]], 1));
+        Assert.Equal(250, (await items.RadiusAsync(query, 64).ToListAsync()).Count);
     }
 
     [Fact]

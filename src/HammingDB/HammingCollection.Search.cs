@@ -1,0 +1,276 @@
+using System.Runtime.CompilerServices;
+using HammingDB.Index;
+using HammingDB.Kernels;
+using HammingDB.Kernels.Scan;
+using HammingDB.Keys;
+
+namespace HammingDB;
+
+// Exact search over one view: the memtable snapshot and every segment, by the exhaustive kernels.
+public sealed partial class HammingCollection<TKey>
+{
+    /// <summary>The <paramref name="k"/> rows nearest <paramref name="query"/>, nearest first, ties by key.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive.</exception>
+    /// <exception cref="ArgumentException">The query is not a code of this collection's width.</exception>
+    public IReadOnlyList<SearchResult<TKey>> Knn(ReadOnlySpan<ulong> query, int k)
+    {
+        ValidateKnn(query, k);
+        using ViewLease view = _runtime.Lease();
+        return KnnCore(view, query, k, CancellationToken.None);
+    }
+
+    /// <summary><see cref="Knn"/> on the thread pool; cancellation is checked between blocks of rows.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive (thrown at once).</exception>
+    /// <exception cref="ArgumentException">The query is not a code of this collection's width (thrown at once).</exception>
+    public Task<IReadOnlyList<SearchResult<TKey>>> KnnAsync(ReadOnlyMemory<ulong> query, int k, CancellationToken cancellationToken = default)
+    {
+        ValidateKnn(query.Span, k);
+        return Task.Run<IReadOnlyList<SearchResult<TKey>>>(() =>
+        {
+            using ViewLease view = _runtime.Lease();
+            return KnnCore(view, query.Span, k, cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> nearest rows of every query, all on one consistent view, queries spread
+    /// over <paramref name="threads"/> threads (0: one per core); result i answers query i.
+    /// </summary>
+    /// <exception cref="ArgumentException">A query is not a code of this collection's width (nothing is searched).</exception>
+    public IReadOnlyList<IReadOnlyList<SearchResult<TKey>>> KnnBatch(IReadOnlyList<ReadOnlyMemory<ulong>> queries, int k, int threads = 0,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        for (int i = 0; i < queries.Count; i++)
+        {
+            ValidateKnn(queries[i].Span, k, $"queries[{i}]");
+        }
+        using ViewLease view = _runtime.Lease();
+        return RunBatch(queries.Count, threads, i => KnnCore(view, queries[i].Span, k, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Every row within <paramref name="radius"/> of <paramref name="query"/>, nearest first, ties by key.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="radius"/> is negative.</exception>
+    /// <exception cref="ArgumentException">The query is not a code of this collection's width.</exception>
+    public IReadOnlyList<SearchResult<TKey>> Radius(ReadOnlySpan<ulong> query, int radius)
+    {
+        ValidateRadius(query, radius);
+        using ViewLease view = _runtime.Lease();
+        return RadiusResults(view, RadiusScan(view, query, radius, CancellationToken.None)).ToList();
+    }
+
+    /// <summary>
+    /// Every row within <paramref name="radius"/> of <paramref name="query"/>, nearest first, ties by key,
+    /// as a stream: the scan runs on the thread pool, then results are produced distance by distance
+    /// (keys of one distance decoded at a time). The view is held until the enumeration ends.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="radius"/> is negative (thrown at once).</exception>
+    /// <exception cref="ArgumentException">The query is not a code of this collection's width (thrown at once).</exception>
+    public IAsyncEnumerable<SearchResult<TKey>> RadiusAsync(ReadOnlyMemory<ulong> query, int radius, CancellationToken cancellationToken = default)
+    {
+        ValidateRadius(query.Span, radius);
+        return Stream(query, radius, cancellationToken);
+
+        async IAsyncEnumerable<SearchResult<TKey>> Stream(ReadOnlyMemory<ulong> query, int radius, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            using ViewLease view = _runtime.Lease();
+            RadiusHits hits = await Task.Run(() => RadiusScan(view, query.Span, radius, cancellationToken), cancellationToken).ConfigureAwait(false);
+            foreach (SearchResult<TKey> result in RadiusResults(view, hits))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return result;
+            }
+        }
+    }
+
+    /// <summary>Every query's radius results, on one consistent view, queries spread over <paramref name="threads"/> threads (0: one per core).</summary>
+    /// <exception cref="ArgumentException">A query is not a code of this collection's width (nothing is searched).</exception>
+    public IReadOnlyList<IReadOnlyList<SearchResult<TKey>>> RadiusBatch(IReadOnlyList<ReadOnlyMemory<ulong>> queries, int radius, int threads = 0,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        for (int i = 0; i < queries.Count; i++)
+        {
+            ValidateRadius(queries[i].Span, radius, $"queries[{i}]");
+        }
+        using ViewLease view = _runtime.Lease();
+        return RunBatch(queries.Count, threads,
+            i => RadiusResults(view, RadiusScan(view, queries[i].Span, radius, cancellationToken)).ToList(), cancellationToken);
+    }
+
+    private void ValidateKnn(ReadOnlySpan<ulong> query, int k, string name = "query")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        Layout.Validate(query, name);
+    }
+
+    private void ValidateRadius(ReadOnlySpan<ulong> query, int radius, string name = "query")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(radius);
+        Layout.Validate(query, name);
+    }
+
+    private static IReadOnlyList<SearchResult<TKey>>[] RunBatch(int count, int threads, Func<int, IReadOnlyList<SearchResult<TKey>>> search,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        var results = new IReadOnlyList<SearchResult<TKey>>[count];
+        var options = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = threads == 0 ? Environment.ProcessorCount : threads,
+            CancellationToken = cancellationToken,
+        };
+        Parallel.For(0, count, options, i => results[i] = search(i));
+        return results;
+    }
+
+    // The memtable first (it is small and gives an early k-th distance), then each segment with that
+    // distance as an inclusive bound: a row tied with the current k-th may still win on its key.
+    private List<SearchResult<TKey>> KnnCore(ViewLease view, ReadOnlySpan<ulong> query, int k, CancellationToken cancellationToken)
+    {
+        var best = new KeyedTopK(k, Layout.CodeBits);
+        foreach (KeyedNeighbor neighbor in view.Memtable.Knn(query, k, _database.Options.Isa, cancellationToken))
+        {
+            best.Offer(neighbor.Key, neighbor.Distance);
+        }
+        foreach (SegmentView segment in view.Segments)
+        {
+            // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
+            var collector = new TopKCollector(k, segment.Reader.Rows, Layout.CodeBits);
+            var sink = new LiveTopKSink(segment, collector, best.Limit);
+            ScanSegment(segment, query, ref sink, cancellationToken);
+            Neighbor[] found = collector.ToSortedArray();
+            byte[][] keys = segment.Reader.GetKeys(found.Select(f => (int)f.Id).ToList());
+            for (int i = 0; i < found.Length; i++)
+            {
+                best.Offer(keys[i], found[i].Distance);
+            }
+        }
+        return best.ToSortedList().Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
+    }
+
+    // The rows within the radius: per segment (distance, row) in order, and the memtable's keyed rows in order.
+    private sealed record RadiusHits(Neighbor[][] Segments, List<KeyedNeighbor> Memtable);
+
+    private RadiusHits RadiusScan(ViewLease view, ReadOnlySpan<ulong> query, int radius, CancellationToken cancellationToken)
+    {
+        var perSegment = new Neighbor[view.Segments.Length][];
+        for (int s = 0; s < perSegment.Length; s++)
+        {
+            SegmentView segment = view.Segments[s];
+            var collector = new RadiusCollector();
+            var sink = new LiveRadiusSink(segment, collector, radius);
+            ScanSegment(segment, query, ref sink, cancellationToken);
+            perSegment[s] = RadiusCollector.MergeSorted([collector], Layout.CodeBits);
+        }
+        return new RadiusHits(perSegment, view.Memtable.Radius(query, radius, _database.Options.Isa, cancellationToken));
+    }
+
+    // Merges the hits distance by distance: the keys of one distance are decoded, sorted and produced
+    // before the next distance is touched.
+    private static IEnumerable<SearchResult<TKey>> RadiusResults(ViewLease view, RadiusHits hits)
+    {
+        var next = new int[hits.Segments.Length];
+        int memtableNext = 0;
+        var level = new List<KeyedNeighbor>();
+        while (true)
+        {
+            int distance = int.MaxValue;
+            for (int s = 0; s < next.Length; s++)
+            {
+                if (next[s] < hits.Segments[s].Length)
+                {
+                    distance = Math.Min(distance, hits.Segments[s][next[s]].Distance);
+                }
+            }
+            if (memtableNext < hits.Memtable.Count)
+            {
+                distance = Math.Min(distance, hits.Memtable[memtableNext].Distance);
+            }
+            if (distance == int.MaxValue)
+            {
+                yield break;
+            }
+            level.Clear();
+            for (int s = 0; s < next.Length; s++)
+            {
+                Neighbor[] found = hits.Segments[s];
+                int end = next[s];
+                while (end < found.Length && found[end].Distance == distance)
+                {
+                    end++;
+                }
+                if (end > next[s])
+                {
+                    var rows = new List<int>(end - next[s]);
+                    for (int i = next[s]; i < end; i++)
+                    {
+                        rows.Add((int)found[i].Id);
+                    }
+                    level.AddRange(view.Segments[s].Reader.GetKeys(rows).Select(key => new KeyedNeighbor(key, distance)));
+                    next[s] = end;
+                }
+            }
+            while (memtableNext < hits.Memtable.Count && hits.Memtable[memtableNext].Distance == distance)
+            {
+                level.Add(hits.Memtable[memtableNext++]);
+            }
+            level.Sort();
+            foreach (KeyedNeighbor neighbor in level)
+            {
+                yield return new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(neighbor.Key), neighbor.Distance);
+            }
+        }
+    }
+
+    // Scans a segment in blocks of rows, checking for cancellation between blocks; rows stay ascending.
+    private void ScanSegment<TSink>(SegmentView segment, ReadOnlySpan<ulong> query, ref TSink sink, CancellationToken cancellationToken)
+        where TSink : struct, IRowBaseSink
+    {
+        // Blocks of 2^18 rows by default: about a millisecond at 64 bits between cancellation checks.
+        CodeBlock codes = segment.Reader.Codes;
+        int chunk = _database.Options.ScanChunkRows;
+        for (int start = 0; start < codes.Count; start += chunk)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            sink.RowBase = start;
+            ExhaustiveSearch.Scan(codes.Slice(start, Math.Min(chunk, codes.Count - start)), query, ref sink, _database.Options.Isa);
+        }
+    }
+
+    private interface IRowBaseSink : IScanSink
+    {
+        int RowBase { set; }
+    }
+
+    // Pass on only the live rows of a segment, to the kernels' own collectors (rows ascend, as they assume).
+    private struct LiveTopKSink(SegmentView segment, TopKCollector collector, int bound) : IRowBaseSink
+    {
+        public int RowBase { private get; set; }
+
+        public readonly int Limit => Math.Min(collector.Limit, bound);
+
+        public readonly void Accept(int row, int distance)
+        {
+            if (segment.IsLive(RowBase + row))
+            {
+                collector.Offer(RowBase + row, distance);
+            }
+        }
+    }
+
+    private struct LiveRadiusSink(SegmentView segment, RadiusCollector collector, int radius) : IRowBaseSink
+    {
+        public int RowBase { private get; set; }
+
+        public readonly int Limit => radius;
+
+        public readonly void Accept(int row, int distance)
+        {
+            if (segment.IsLive(RowBase + row))
+            {
+                collector.Add(RowBase + row, distance);
+            }
+        }
+    }
+}
