@@ -111,14 +111,24 @@ internal sealed class Memtable
     public bool TryGetRow(byte[] key, out int row) => _live.TryGetValue(key, out row);
 
     /// <summary>The live rows, sorted by key, ready to seal into a segment (writer thread only).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public SegmentContents ToSegmentContents()
     {
-        var rows = _live.OrderBy(entry => entry.Key, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).Select(entry => entry.Value).ToList();
-        var codes = new PackedCodes(Layout, rows.Count);
-        var keys = new List<byte[]>(rows.Count);
-        var payloads = HasPayloads ? new List<byte[]>(rows.Count) : null;
-        var vectors = new float[(long)rows.Count * VectorDimension];
-        for (int i = 0; i < rows.Count; i++)
+        // Runs once per seal, on up to SealRows rows: optimised at once rather than tier-0 code.
+        var sortedKeys = new byte[_live.Count][];
+        var rows = new int[_live.Count];
+        int n = 0;
+        foreach (KeyValuePair<byte[], int> entry in _live)
+        {
+            sortedKeys[n] = entry.Key;
+            rows[n++] = entry.Value;
+        }
+        Array.Sort(sortedKeys, rows, KeyOrder.Instance);
+        var codes = new PackedCodes(Layout, rows.Length);
+        var keys = new List<byte[]>(rows.Length);
+        var payloads = HasPayloads ? new List<byte[]>(rows.Length) : null;
+        var vectors = new float[(long)rows.Length * VectorDimension];
+        for (int i = 0; i < rows.Length; i++)
         {
             int row = rows[i];
             Chunk chunk = _chunks[row / ChunkRows];
@@ -144,6 +154,13 @@ internal sealed class Memtable
             Volatile.Write(ref _chunks, grown);
         }
         return _chunks[chunk];
+    }
+
+    private sealed class KeyOrder : IComparer<byte[]>
+    {
+        public static KeyOrder Instance { get; } = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 
     /// <summary>One block of rows: never moved once allocated, so snapshots can hold on to it.</summary>

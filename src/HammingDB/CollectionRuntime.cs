@@ -15,10 +15,27 @@ namespace HammingDB;
 internal sealed class SegmentHandle(long fileNumber, SegmentReader reader, Action<SegmentHandle> onUnused)
 {
     private int _references = 1;
+    private byte[]? _firstKey;
+    private byte[]? _lastKey;
 
     public long FileNumber { get; } = fileNumber;
 
     public SegmentReader Reader { get; } = reader;
+
+    /// <summary>
+    /// Whether <paramref name="key"/> lies within the segment's keys (rows are sorted by key): a key
+    /// outside needs no key-index lookup, which makes ascending-key ingest skip the index entirely.
+    /// </summary>
+    public bool MayHold(ReadOnlySpan<byte> key)
+    {
+        if (Reader.Rows == 0)
+        {
+            return false;
+        }
+        _firstKey ??= Reader.GetKey(0);
+        _lastKey ??= Reader.GetKey(Reader.Rows - 1);
+        return key.SequenceCompareTo(_firstKey) >= 0 && key.SequenceCompareTo(_lastKey) <= 0;
+    }
 
     /// <summary>Takes a reference; callers hold the collection's gate, under which a live segment is never released.</summary>
     public void Acquire()

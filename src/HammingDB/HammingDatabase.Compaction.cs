@@ -279,9 +279,9 @@ public sealed partial class HammingDatabase
                 for (int row = 0; row < newRows[i].Length; row++)
                 {
                     int mergedRow = newRows[i][row];
-                    if (mergedRow >= 0 && _keys.TryGet(id, contents.Keys[mergedRow], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, row))
+                    if (mergedRow >= 0 && Keys.TryGet(id, contents.Keys[mergedRow], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, row))
                     {
-                        _keys.Upsert(id, contents.Keys[mergedRow], new RowLocation(fileNumber, mergedRow));
+                        Keys.Upsert(id, contents.Keys[mergedRow], new RowLocation(fileNumber, mergedRow));
                     }
                 }
             }
@@ -292,13 +292,13 @@ public sealed partial class HammingDatabase
                 byte[][] deadKeys = inputs[i].Reader.GetKeys(dead);
                 for (int d = 0; d < dead.Count; d++)
                 {
-                    if (_keys.TryGet(id, deadKeys[d], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, dead[d]))
+                    if (Keys.TryGet(id, deadKeys[d], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, dead[d]))
                     {
-                        _keys.Delete(id, deadKeys[d]);
+                        Keys.Delete(id, deadKeys[d]);
                     }
                 }
             }
-            _keys.Checkpoint(manifest.Version);
+            Keys.Checkpoint(manifest.Version);
             var merged = new SegmentView(NewHandle(fileNumber, reader), deleted, deletionVersion, []);
             lock (collection.Gate)
             {

@@ -19,12 +19,12 @@ public sealed partial class HammingDatabase
     {
         if (entries.Count > 0)
         {
-            Commit(collection, batch, entries);
+            Commit(collection, batch, entries, reportExisted: false);
         }
     }
 
     /// <summary>Writes a one-delete batch; returns whether the key had a live row (decided when it is applied, in log order).</summary>
-    internal bool WriteDelete(CollectionRuntime collection, WriteBatch batch, BatchEntry entry) => Commit(collection, batch, [entry]);
+    internal bool WriteDelete(CollectionRuntime collection, WriteBatch batch, BatchEntry entry) => Commit(collection, batch, [entry], reportExisted: true);
 
     // The write path. Under the write lock a record is queued in the log and given a ticket (the order
     // of the log); outside it the writer waits until its record is durable, sharing the fsync with
@@ -32,7 +32,7 @@ public sealed partial class HammingDatabase
     // memory always equals a replay of the log's durable prefix and a reader never sees a write
     // before it is durable. Anything that changes the segments' structure (seal, compaction commit,
     // close) holds the write lock and first drains: waits until every ticket issued is applied.
-    private bool Commit(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries)
+    private bool Commit(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries, bool reportExisted)
     {
         byte[] record = batch.Encode();
         long ticket;
@@ -65,7 +65,7 @@ public sealed partial class HammingDatabase
             try
             {
                 // What a one-key delete reports is decided here, in log order, as a replay would.
-                existed = collection.Memtable.TryGetRow(entries[0].Key, out _) || FindSealed(collection, entries[0].Key) is not null;
+                existed = reportExisted && (collection.Memtable.TryGetRow(entries[0].Key, out _) || FindSealed(collection, entries[0].Key) is not null);
                 lock (collection.Gate)
                 {
                     foreach (BatchEntry entry in entries)
@@ -153,11 +153,11 @@ public sealed partial class HammingDatabase
     /// <summary>The segment (index in the list) and row of <paramref name="key"/>'s live sealed row, if any.</summary>
     internal (int Index, int Row)? FindSealed(CollectionRuntime collection, byte[] key)
     {
-        if (!_keys.TryGet(collection.Definition.Id, key, out RowLocation location))
+        ImmutableArray<SegmentView> segments = collection.Segments;
+        if (!segments.Any(s => s.Handle.MayHold(key)) || !Keys.TryGet(collection.Definition.Id, key, out RowLocation location))
         {
             return null;
         }
-        ImmutableArray<SegmentView> segments = collection.Segments;
         for (int i = 0; i < segments.Length; i++)
         {
             if (segments[i].FileNumber == location.Segment)
@@ -238,7 +238,7 @@ public sealed partial class HammingDatabase
             {
                 MoveOn(collection, newBitmaps, newSegments);
             }
-            _keys.Checkpoint(manifest.Version);
+            Keys.Checkpoint(manifest.Version);
             oldLog.Dispose();
             _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Log(old.LogNumber)));
             foreach (SegmentState segment in old.Collections.SelectMany(c => c.Segments).Where(s => s.DeletionVersion > 0))
@@ -257,18 +257,21 @@ public sealed partial class HammingDatabase
     }
 
     // Points the collection at its new segments and bitmaps, updates the key index, and starts an empty memtable.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void MoveOn(CollectionRuntime collection, Dictionary<(uint, long), (DeletionBitmap Bitmap, long Version)> newBitmaps,
         Dictionary<uint, (long FileNumber, SegmentContents Contents)> newSegments)
     {
         uint id = collection.Definition.Id;
         var views = ImmutableArray.CreateBuilder<SegmentView>();
-        var sealedKeys = new HashSet<byte[]>(KeyComparer.Instance);
+        HashSet<byte[]>? sealedKeys = null;
+        bool anyDeleted = collection.Segments.Any(view => newBitmaps.ContainsKey((id, view.FileNumber)));
         if (newSegments.TryGetValue(id, out var created))
         {
+            // Only needed to tell deleted keys from keys written again: built only when there are deletions.
+            sealedKeys = anyDeleted ? new HashSet<byte[]>(created.Contents.Keys, KeyComparer.Instance) : null;
             for (int row = 0; row < created.Contents.Keys.Count; row++)
             {
-                _keys.Upsert(id, created.Contents.Keys[row], new RowLocation(created.FileNumber, row));
-                sealedKeys.Add(created.Contents.Keys[row]);
+                Keys.Upsert(id, created.Contents.Keys[row], new RowLocation(created.FileNumber, row));
             }
         }
         foreach (SegmentView view in collection.Segments)
@@ -280,9 +283,9 @@ public sealed partial class HammingDatabase
             }
             // Keys deleted and not written again are removed from the index.
             byte[][] deletedKeys = view.Reader.GetKeys(view.DeletedSince.ToList());
-            foreach (byte[] key in deletedKeys.Where(k => !sealedKeys.Contains(k)))
+            foreach (byte[] key in deletedKeys.Where(k => sealedKeys is null || !sealedKeys.Contains(k)))
             {
-                _keys.Delete(id, key);
+                Keys.Delete(id, key);
             }
             views.Add(new SegmentView(view.Handle, bitmap.Bitmap, bitmap.Version, []));
         }

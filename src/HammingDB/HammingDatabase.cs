@@ -29,7 +29,7 @@ public sealed partial class HammingDatabase : IDisposable
     private readonly Dictionary<uint, CollectionRuntime> _byId = new();
     private ManifestState _manifest;
     private LogWriter _log;
-    private IKeyIndex _keys;
+    private Task<IKeyIndex> _keys;
     private volatile Exception? _failure;
     private long _ticketsIssued;
     private long _ticketsApplied;
@@ -43,8 +43,12 @@ public sealed partial class HammingDatabase : IDisposable
         _lock = writerLock;
         _manifest = manifest;
         _log = log;
-        _keys = keys;
+        _keys = Task.FromResult(keys);
     }
+
+    // The key index, once open: a clean open loads (or rebuilds) it in the background, so the first
+    // query does not wait for it; writes and lookups by key do.
+    private IKeyIndex Keys => _keys.IsCompletedSuccessfully ? _keys.Result : _keys.GetAwaiter().GetResult();
 
     /// <summary>The options this database runs with.</summary>
     public DatabaseOptions Options { get; }
@@ -151,17 +155,31 @@ public sealed partial class HammingDatabase : IDisposable
             AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), views.ToImmutable()));
         }
 
-        _keys = OpenKeyIndex(keyIndexStore);
-        opened.Add(_keys);
-
         string logPath = System.IO.Path.Combine(_directory, FileNames.Log(_manifest.LogNumber));
+        LogContents? contents = null;
         if (newLog is null)
         {
-            LogContents contents;
-            using (IStorageFile file = _fs.Open(logPath, writable: false))
-            {
-                contents = LogReader.Read(file);
-            }
+            using IStorageFile file = _fs.Open(logPath, writable: false);
+            contents = LogReader.Read(file);
+        }
+        if (contents is { Records.Count: > 0 })
+        {
+            // Replaying needs the index (an upsert may supersede a sealed row).
+            _keys = Task.FromResult(OpenKeyIndex(keyIndexStore, _manifest.Version, SegmentsNow()));
+            opened.Add(Keys);
+        }
+        else
+        {
+            // Nothing to replay: open it in the background. Closed by Dispose, or below if the open fails.
+            // It reads only what is captured now: the version and the collections' segments at open.
+            long version = _manifest.Version;
+            List<(uint, ImmutableArray<SegmentView>)> segments = SegmentsNow();
+            _keys = Task.Run(() => OpenKeyIndex(keyIndexStore, version, segments));
+            opened.Add(new KeyIndexCloser(_keys));
+        }
+
+        if (contents is not null)
+        {
             foreach (LogRecord record in contents.Records)
             {
                 Replay(record, logPath);
@@ -169,11 +187,15 @@ public sealed partial class HammingDatabase : IDisposable
             newLog = LogWriter.Reopen(_fs, logPath, contents);
             opened.Add(newLog);
         }
-        _log = newLog;
+        _log = newLog!; // a new database's log, or the one reopened above
         RemoveUnnamedFiles();
     }
 
-    private IKeyIndex OpenKeyIndex(IKeyIndexStore store)
+    private List<(uint, ImmutableArray<SegmentView>)> SegmentsNow() => [.. _byId.Values.Select(c => (c.Definition.Id, c.Segments))];
+
+    // Opens the key index; rebuilds it from the given segments (those of the manifest at version) when it is behind.
+    // Nothing unmaps those segments meanwhile: retiring one needs the index first.
+    private static IKeyIndex OpenKeyIndex(IKeyIndexStore store, long version, List<(uint Id, ImmutableArray<SegmentView> Segments)> collections)
     {
         IKeyIndex? opened = null;
         try
@@ -185,29 +207,29 @@ public sealed partial class HammingDatabase : IDisposable
 #pragma warning restore CA1031
         {
         }
-        if (opened is not null && opened.Version == _manifest.Version)
+        if (opened is not null && opened.Version == version)
         {
             return opened;
         }
         // Unreadable, behind the manifest (a crash between a switch and the checkpoint), or new: rebuild it from the segments.
         opened?.Dispose();
         IKeyIndex index = store.CreateEmpty();
-        foreach (CollectionRuntime collection in _byId.Values)
+        foreach ((uint id, ImmutableArray<SegmentView> segments) in collections)
         {
-            foreach (SegmentView segment in collection.Segments)
+            foreach (SegmentView segment in segments)
             {
                 int row = 0;
                 foreach (byte[] key in segment.Reader.AllKeys())
                 {
                     if (segment.IsLive(row))
                     {
-                        index.Upsert(collection.Definition.Id, key, new RowLocation(segment.FileNumber, row));
+                        index.Upsert(id, key, new RowLocation(segment.FileNumber, row));
                     }
                     row++;
                 }
             }
         }
-        index.Checkpoint(_manifest.Version);
+        index.Checkpoint(version);
         return index;
     }
 
@@ -275,7 +297,7 @@ public sealed partial class HammingDatabase : IDisposable
             var next = _manifest with { Version = _manifest.Version + 1, Collections = [.. _manifest.Collections, definition] };
             ManifestStore.Write(_fs, _directory, next);
             _manifest = next;
-            _keys.Checkpoint(next.Version);
+            Keys.Checkpoint(next.Version);
             AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), []));
             return new HammingCollection<TKey>(this, _byId[id]);
         }
@@ -315,14 +337,21 @@ public sealed partial class HammingDatabase : IDisposable
             try
             {
                 DrainLocked();
+                // A clean close seals the memtables, so the next open maps segments and replays nothing.
+                if (_failure is null && _byId.Values.Any(c => c.Memtable.Rows > 0))
+                {
+                    SealLocked();
+                }
             }
-            catch (StorageException)
+#pragma warning disable CA1031 // everything is in the log already: a failed seal at close loses nothing, and Dispose must close the files
+            catch (Exception)
+#pragma warning restore CA1031
             {
-                // Stopped after a failed write: nothing more will be applied; close anyway.
+                // Stopped after a failed write, or the seal failed: the log holds every acknowledged write.
             }
             _disposed = true;
             _log.Dispose();
-            _keys.Dispose();
+            new KeyIndexCloser(_keys).Dispose();
             foreach (SegmentView segment in _byId.Values.SelectMany(c => c.Segments))
             {
                 segment.Reader.Dispose();
@@ -335,6 +364,23 @@ public sealed partial class HammingDatabase : IDisposable
                 }
             }
             _lock.Dispose();
+        }
+    }
+
+    // Disposes the key index when its (background) open has finished, whether or not it succeeded.
+    private sealed class KeyIndexCloser(Task<IKeyIndex> keys) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                keys.GetAwaiter().GetResult().Dispose();
+            }
+#pragma warning disable CA1031 // a key index that failed to open has nothing to close; the error surfaces on first use
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
         }
     }
 
