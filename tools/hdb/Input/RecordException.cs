@@ -14,6 +14,6 @@ internal sealed class RecordException(string message) : Exception(message)
         {
             message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
         }
-        return new RecordException(message);
+        return new RecordException(message.TrimEnd('.'));
     }
 }
