@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.ExceptionServices;
 using HammingDB.Cli.Input;
 using HammingDB.Cli.Output;
 
@@ -88,7 +89,15 @@ internal static class QueryCommand
                 }
                 else
                 {
-                    Parallel.For(0, count, parallel, i => results[i] = Search(collection, queries[start + i]));
+                    try
+                    {
+                        Parallel.For(0, count, parallel, i => results[i] = Search(collection, queries[start + i]));
+                    }
+                    catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+                    {
+                        // A storage error keeps its own exit code rather than becoming an internal error.
+                        ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+                    }
                 }
                 for (int i = 0; i < count; i++)
                 {
