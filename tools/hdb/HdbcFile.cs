@@ -32,16 +32,7 @@ internal static class HdbcFile
         {
             throw new InputException($"{path}: not an .hdbc file: {length} bytes is shorter than the 32-byte header.");
         }
-        if (!header[..8].SequenceEqual(Magic))
-        {
-            throw new InputException($"{path}: not an .hdbc file: offset 0 does not hold the magic \"HDBCODES\".");
-        }
-        uint bits = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-        ulong count = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
-        if (bits < CodeLayout.MinCodeBits || bits > CodeLayout.MaxCodeBits || bits % 8 != 0)
-        {
-            throw new InputException($"{path}: offset 8: {bits} bits per code is not a multiple of 8 from 8 to 8192.");
-        }
+        (uint bits, ulong count) = ParseHeader(header, path);
         var layout = new CodeLayout((int)bits);
         long stride = layout.StrideBytes;
         long expected = HeaderBytes + (long)Math.Min(count, (ulong)long.MaxValue / (ulong)stride) * stride;
@@ -82,15 +73,37 @@ internal static class HdbcFile
         return codes;
     }
 
+    /// <summary>Checks a 32-byte header (magic, width); returns the width and the number of codes it announces.</summary>
+    public static (uint Bits, ulong Count) ParseHeader(ReadOnlySpan<byte> header, string path)
+    {
+        if (!header[..8].SequenceEqual(Magic))
+        {
+            throw new InputException($"{path}: not an .hdbc file: offset 0 does not hold the magic \"HDBCODES\".");
+        }
+        uint bits = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
+        ulong count = BinaryPrimitives.ReadUInt64LittleEndian(header[16..]);
+        if (bits < CodeLayout.MinCodeBits || bits > CodeLayout.MaxCodeBits || bits % 8 != 0)
+        {
+            throw new InputException($"{path}: offset 8: {bits} bits per code is not a multiple of 8 from 8 to 8192.");
+        }
+        return (bits, count);
+    }
+
+    /// <summary>The 32-byte header of a file of <paramref name="count"/> codes of <paramref name="bits"/> bits.</summary>
+    public static void WriteHeader(Span<byte> header, int bits, ulong count)
+    {
+        header[..HeaderBytes].Clear();
+        Magic.CopyTo(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], (uint)bits);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[16..], count);
+    }
+
     /// <summary>Writes <paramref name="codes"/> as an .hdbc file.</summary>
     public static void Write(string path, PackedCodes codes)
     {
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
         Span<byte> header = stackalloc byte[HeaderBytes];
-        header.Clear();
-        Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], (uint)codes.Layout.CodeBits);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[16..], (ulong)codes.Count);
+        WriteHeader(header, codes.Layout.CodeBits, (ulong)codes.Count);
         stream.Write(header);
         if (!BitConverter.IsLittleEndian)
         {

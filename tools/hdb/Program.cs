@@ -1,17 +1,42 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using HammingDB.Kernels;
+using System.Text;
+using HammingDB.Cli.Commands;
 
 namespace HammingDB.Cli;
 
 /// <summary>The hdb command line: parses, runs one command, maps failures to documented exit codes.</summary>
 internal static class Program
 {
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
-
-    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Main(string[] args)
     {
-        RootCommand root = BuildCommands(stdout, stderr);
+        using Stream stdin = Console.OpenStandardInput();
+        using Stream stdoutBytes = Console.OpenStandardOutput();
+        // Buffered: commands flush when a line must be seen at once (ingest --progress json) and at the end.
+        using var stdout = new StreamWriter(stdoutBytes, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16) { AutoFlush = false };
+        return Run(args, new CliContext(stdin, stdout, stdoutBytes, Console.Error, StderrIsTerminal: !Console.IsErrorRedirected));
+    }
+
+    /// <summary>Runs with no standard input.</summary>
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, Stream.Null, stdout, stderr);
+
+    /// <summary>Runs with <paramref name="stdin"/> as standard input ("-"), text-only standard output.</summary>
+    internal static int Run(string[] args, Stream stdin, TextWriter stdout, TextWriter stderr) =>
+        Run(args, new CliContext(stdin, stdout, null, stderr, StderrIsTerminal: false));
+
+    /// <summary>Runs with byte streams for standard input and output (text is written as UTF-8).</summary>
+    internal static int Run(string[] args, Stream stdin, Stream stdout, TextWriter stderr)
+    {
+        using var writer = new StreamWriter(stdout, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true);
+        int exit = Run(args, new CliContext(stdin, writer, stdout, stderr, StderrIsTerminal: false));
+        writer.Flush();
+        return exit;
+    }
+
+    internal static int Run(string[] args, CliContext context)
+    {
+        TextWriter stderr = context.Stderr;
+        RootCommand root = BuildCommands(context);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -24,7 +49,7 @@ internal static class Program
         }
         try
         {
-            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+            return parse.Invoke(new InvocationConfiguration { Output = context.Stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is InputException or FileNotFoundException or DirectoryNotFoundException)
         {
@@ -38,71 +63,36 @@ internal static class Program
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Storage errors of the engine (HammingDB.Storage.StorageException, CorruptionException) are IOExceptions,
+            // among them "locked by another writer".
             stderr.WriteLine($"hdb: {e.Message}");
             return ExitCodes.StorageError;
         }
+#pragma warning disable CA1031 // the last resort: a bug, reported with exit code 1 rather than a crash
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            stderr.WriteLine($"hdb: internal error (please report it): {e}");
+            return ExitCodes.InternalError;
+        }
     }
 
-    private static RootCommand BuildCommands(TextWriter stdout, TextWriter stderr)
+    private static RootCommand BuildCommands(CliContext context)
     {
         var root = new RootCommand("hdb: the HammingDB command-line tool (exact search over binary codes).");
         var bench = new Command("bench", "Benchmarks that print one JSON line per run on stdout.");
-        bench.Subcommands.Add(BuildBenchScan(stdout, stderr));
+        bench.Subcommands.Add(BenchScanCommand.Build(context));
         root.Subcommands.Add(bench);
+
+        // The database commands: one file each in Commands/. A new command (e.g. check) is built and added here.
+        root.Subcommands.Add(CreateCommand.Build(context));
+        root.Subcommands.Add(IngestCommand.Build(context));
+        root.Subcommands.Add(QueryCommand.Build(context));
+        root.Subcommands.Add(GetCommand.Build(context));
+        root.Subcommands.Add(DeleteCommand.Build(context));
+        root.Subcommands.Add(StatsCommand.Build(context));
+        root.Subcommands.Add(CompactCommand.Build(context));
+        root.Subcommands.Add(ExportCommand.Build(context));
         return root;
-    }
-
-    private static Command BuildBenchScan(TextWriter stdout, TextWriter stderr)
-    {
-        var codes = new Option<FileInfo>("--codes") { Description = "The database codes (.hdbc, as ../shared/bench/gencodes.c writes).", Required = true };
-        var queries = new Option<FileInfo>("--queries") { Description = "The query codes (.hdbc, same width).", Required = true };
-        var k = new Option<int?>("--k") { Description = "Exact k nearest neighbours (ties by smaller row)." };
-        var radius = new Option<int?>("--radius") { Description = "Every code within this Hamming distance (inclusive)." };
-        var threads = new Option<int>("--threads") { Description = "Threads: split one query's codes (single) or the batch (batch).", DefaultValueFactory = _ => 1 };
-        var mode = new Option<string>("--mode") { Description = "single: one query at a time, per-query latency; batch: the whole batch, tiled.", DefaultValueFactory = _ => "single" };
-        mode.AcceptOnlyFromAmong("single", "batch");
-        var isa = new Option<string?>("--isa") { Description = "Kernel path: scalar, avx2, avx512 or avx512vbmi (default: the best this CPU has, capped by HAMMINGDB_ISA)." };
-        isa.AcceptOnlyFromAmong("scalar", "avx2", "avx512", "avx512vbmi");
-        var limit = new Option<long>("--query-limit") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 0 };
-        var tile = new Option<int>("--tile-kib") { Description = "Batch mode: KiB of codes per cache tile (default 256).", DefaultValueFactory = _ => 256 };
-        var results = new Option<FileInfo?>("--results") { Description = "Also write per query 'kth-distance count' lines, as scan.c does, for cross-checking." };
-
-        var command = new Command("scan", "Exact exhaustive search (popcount scan) of an .hdbc file.")
-        {
-            codes, queries, k, radius, threads, mode, isa, limit, tile, results,
-        };
-        command.SetAction(parse =>
-        {
-            int? kValue = parse.GetValue(k);
-            int? radiusValue = parse.GetValue(radius);
-            Require(kValue is null != radiusValue is null, "give exactly one of --k and --radius.");
-            Require(kValue is null or > 0, $"--k must be at least 1; got {kValue}.");
-            Require(radiusValue is null or >= 0, $"--radius must not be negative; got {radiusValue}.");
-            Require(parse.GetValue(threads) >= 1, $"--threads must be at least 1; got {parse.GetValue(threads)}.");
-            Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
-            Require(parse.GetValue(tile) is >= 4 and <= 1 << 20, $"--tile-kib must be from 4 to 1048576; got {parse.GetValue(tile)}.");
-            string? isaName = parse.GetValue(isa);
-            var settings = new ScanBenchmarkSettings(
-                parse.GetRequiredValue(codes).FullName,
-                parse.GetRequiredValue(queries).FullName,
-                kValue,
-                radiusValue,
-                parse.GetValue(threads),
-                parse.GetValue(mode) == "batch",
-                isaName is null ? null : Isa.Parse(isaName),
-                parse.GetValue(limit),
-                parse.GetValue(tile) * 1024,
-                parse.GetValue(results)?.FullName);
-            return ScanBenchmark.Run(settings, stdout, stderr);
-        });
-        return command;
-    }
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
-        {
-            throw new InputException(message);
-        }
     }
 }

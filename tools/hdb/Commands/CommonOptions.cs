@@ -1,0 +1,43 @@
+using System.CommandLine;
+
+namespace HammingDB.Cli.Commands;
+
+/// <summary>The arguments and options several commands share, and usage checks.</summary>
+internal static class CommonOptions
+{
+    /// <summary>The default collection name.</summary>
+    public const string DefaultCollection = "default";
+
+    public static Argument<string> Database() => new("DB") { Description = "The database directory." };
+
+    public static Option<string> Collection() => new("--collection")
+    {
+        Description = $"The collection (default '{DefaultCollection}').",
+        DefaultValueFactory = _ => DefaultCollection,
+    };
+
+    /// <summary>FILE or "-" (stdin), optional: stdin when absent.</summary>
+    public static Argument<string?> InputFile() => new("FILE")
+    {
+        Description = "The input file, or '-' for standard input (the default).",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    public static Option<string> Format(string description)
+    {
+        var option = new Option<string>("--format") { Description = description, Required = true };
+        option.AcceptOnlyFromAmong("hdbc", "hex", "ndjson");
+        return option;
+    }
+
+    public static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InputException(message);
+        }
+    }
+
+    /// <summary>Runs an async command body to completion on the thread pool (no synchronisation context to deadlock on).</summary>
+    public static int Wait(Func<Task<int>> body) => Task.Run(body).GetAwaiter().GetResult();
+}

@@ -1,0 +1,293 @@
+using System.CommandLine;
+using System.Diagnostics;
+using HammingDB.Cli.Input;
+using HammingDB.Cli.Output;
+
+namespace HammingDB.Cli.Commands;
+
+/// <summary>What <c>hdb ingest</c> was asked to do.</summary>
+internal sealed record IngestSettings(string Database, string Collection, string? File, InputFormat Format, ulong? KeyOffset, string Progress, int BatchRows);
+
+/// <summary>
+/// <c>hdb ingest DB [FILE|-] --format hdbc|hex|ndjson [--key-offset N] [--progress auto|plain|json|none] [--batch-rows N]</c>.
+/// </summary>
+internal static class IngestCommand
+{
+    public const int DefaultBatchRows = 65536;
+
+    private const string Description =
+        "Upserts the rows of FILE (or standard input) into a collection, in durable batches. " +
+        "hdbc: the bench format; key = --key-offset + row index (u64 keys only). " +
+        "hex: one code per line, or KEY<TAB>HEX; without keys, key = --key-offset + line index (u64 only). " +
+        "ndjson: {\"key\":K,\"code\":\"HEX\"} per line, plus \"payload\":\"HEX\" for collections with payloads (K: a number for u64 keys, a string for string and guid keys). " +
+        "HEX is the code's bytes in storage order, byte 0 first, two digits per byte (as in .hdbc). " +
+        "Bad input exits 2 naming the line (or byte offset) and the problem. A regular FILE is checked whole before anything is written, " +
+        "so bad input writes nothing. Standard input and pipes are written batch by batch as they arrive: on bad input the batches before the one " +
+        "holding the bad record stay durable (the message says how many rows), and nothing of that batch is written. " +
+        "Prints {\"ingested\":N,\"seconds\":S,\"rows_per_s\":R} at the end; ends with a seal so later commands open fast.";
+
+    public static Command Build(CliContext context)
+    {
+        var database = CommonOptions.Database();
+        var file = CommonOptions.InputFile();
+        var collection = CommonOptions.Collection();
+        var format = CommonOptions.Format("The input format: hdbc, hex or ndjson.");
+        var keyOffset = new Option<ulong?>("--key-offset") { Description = "Rows without a key (hdbc, hex lines without KEY<TAB>) get key N + their 0-based index (default 0)." };
+        var progress = new Option<string>("--progress")
+        {
+            Description = "auto: a progress bar on stderr when it is a terminal, else plain; plain: lines on stderr; json: {\"durable\":N} on stdout after every durable batch (N: rows of this run durable so far), flushed; none.",
+            DefaultValueFactory = _ => "auto",
+        };
+        progress.AcceptOnlyFromAmong("auto", "plain", "json", "none");
+        var batchRows = new Option<int>("--batch-rows") { Description = $"Rows per durable batch (default {DefaultBatchRows}; a batch also stays under 32 MiB).", DefaultValueFactory = _ => DefaultBatchRows };
+        var command = new Command("ingest", Description) { database, file, collection, format, keyOffset, progress, batchRows };
+        command.SetAction(parse =>
+        {
+            int rows = parse.GetValue(batchRows);
+            CommonOptions.Require(rows >= 1, $"--batch-rows must be at least 1; got {rows}.");
+            var settings = new IngestSettings(
+                parse.GetRequiredValue(database),
+                parse.GetRequiredValue(collection),
+                parse.GetValue(file),
+                InputSource.ParseFormat(parse.GetRequiredValue(format)),
+                parse.GetValue(keyOffset),
+                parse.GetRequiredValue(progress),
+                rows);
+            return CommonOptions.Wait(() => RunAsync(settings, context));
+        });
+        return command;
+    }
+
+    public static async Task<int> RunAsync(IngestSettings settings, CliContext context)
+    {
+        using HammingDatabase db = DatabaseSession.Open(settings.Database);
+        CollectionInfo info = DatabaseSession.Find(db, settings.Collection);
+        using InputSource source = InputSource.Open(settings.File, context.Stdin);
+        var clock = Stopwatch.StartNew();
+        long rows = await IngestProgress.RunAsync(settings.Progress, context, source.Name,
+            progress => DatabaseSession.Run(db, info, new Action(settings, source, progress))).ConfigureAwait(false);
+        db.Flush();
+        double seconds = clock.Elapsed.TotalSeconds;
+        JsonLine.Write(context.Stdout, json =>
+        {
+            json.WriteStartObject();
+            json.WriteNumber("ingested", rows);
+            json.WriteNumber("seconds", Math.Round(seconds, 3));
+            json.WriteNumber("rows_per_s", seconds > 0 ? Math.Round(rows / seconds) : 0);
+            json.WriteEndObject();
+        });
+        context.Stdout.Flush();
+        return ExitCodes.Ok;
+    }
+
+    private sealed class Action(IngestSettings settings, InputSource source, IngestProgress progress) : ICollectionAction<Task<long>>
+    {
+        public async Task<long> Run<TKey>(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys)
+            where TKey : notnull
+        {
+            CheckShape(info, keys.Numbered);
+            IngestRun<TKey> run;
+            var clock = Stopwatch.StartNew();
+            if (source.IsRegularFile)
+            {
+                // First pass: every row checked as the engine will check it, nothing written.
+                run = new IngestRun<TKey>(collection, info, keys, settings, progress, write: false);
+                try
+                {
+                    await ReadAsync(run).ConfigureAwait(false);
+                }
+                catch (InputException e)
+                {
+                    throw new InputException($"{e.Message} Nothing was written (a file is checked whole before the first write).");
+                }
+                progress.Checked(run.Rows);
+                source.Rewind();
+            }
+            run = new IngestRun<TKey>(collection, info, keys, settings, progress, write: true);
+            try
+            {
+                await ReadAsync(run).ConfigureAwait(false);
+            }
+            catch (InputException e)
+            {
+                throw new InputException(
+                    $"{e.Message} {run.Rows} rows of this run are durable (the batches before the one holding the bad record); nothing of that batch was written.");
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"{e.Message} ({run.Rows} rows of this run are durable.)", e);
+            }
+            progress.Done(run.Rows, clock.Elapsed.TotalSeconds);
+            return run.Rows;
+        }
+
+        private async Task ReadAsync<TKey>(IngestRun<TKey> run)
+            where TKey : notnull
+        {
+            if (settings.Format == InputFormat.Hdbc)
+            {
+                await HdbcStreamReader.ReadAsync(source.Stream, source.Name, run).ConfigureAwait(false);
+            }
+            else
+            {
+                await LineReader.ReadAsync(source.Stream, source.Name, run).ConfigureAwait(false);
+            }
+            run.Finish();
+        }
+
+        // What no row of this input could satisfy: refused before anything is read.
+        private void CheckShape(CollectionInfo info, bool numbered)
+        {
+            string format = InputSource.FormatName(settings.Format);
+            CommonOptions.Require(info.VectorDimension == 0,
+                $"collection '{info.Name}' keeps a vector with every row; hdb ingest cannot supply vectors.");
+            CommonOptions.Require(!info.Payloads || settings.Format == InputFormat.Ndjson,
+                $"collection '{info.Name}' keeps a payload with every row; only ndjson input carries payloads, not {format}.");
+            CommonOptions.Require(numbered || settings.Format != InputFormat.Hdbc,
+                $"{source.Name}: hdbc input has no keys, so rows are numbered from --key-offset, which needs u64 keys; collection '{info.Name}' is keyed by {KeyFormats.NameOf(info.KeyType)}.");
+            CommonOptions.Require(settings.KeyOffset is null || settings.Format != InputFormat.Ndjson,
+                "--key-offset numbers rows that have no key (hdbc, hex lines without KEY<TAB>); every ndjson row has its key.");
+        }
+    }
+}
+
+/// <summary>
+/// One pass of <c>hdb ingest</c> over the input: parses each record into a row and adds it to a
+/// batch (the engine checks it there), then either writes each full batch (<c>write</c>: durable when
+/// Apply returns, then reported) or drops it (the checking pass).
+/// </summary>
+internal sealed class IngestRun<TKey> : ILineHandler, ICodeHandler
+    where TKey : notnull
+{
+    private const long MaxBatchBytes = 32 << 20;
+
+    private readonly HammingCollection<TKey> _collection;
+    private readonly CollectionInfo _info;
+    private readonly KeyFormat<TKey> _keys;
+    private readonly IngestSettings _settings;
+    private readonly IngestProgress _progress;
+    private readonly bool _write;
+    private readonly Kernels.CodeLayout _layout;
+    private readonly ulong[] _code;
+    private CollectionBatch<TKey> _batch;
+    private int _inBatch;
+    private long _batchBytes;
+    private bool? _keyed;
+
+    public IngestRun(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys, IngestSettings settings, IngestProgress progress, bool write)
+    {
+        _collection = collection;
+        _info = info;
+        _keys = keys;
+        _settings = settings;
+        _progress = progress;
+        _write = write;
+        _layout = new Kernels.CodeLayout(info.CodeBits);
+        _code = new ulong[_layout.WordsPerCode];
+        _batch = collection.NewBatch();
+    }
+
+    /// <summary>Rows written (durable) or, in the checking pass, checked, in whole batches.</summary>
+    public long Rows { get; private set; }
+
+    public void Line(ReadOnlySpan<byte> line, long lineNumber)
+    {
+        if (_settings.Format == InputFormat.Hex)
+        {
+            bool keyed = HexRecord.Parse(line, _layout, _code, out ReadOnlySpan<byte> keyText);
+            if (_keyed is null)
+            {
+                if (keyed && _settings.KeyOffset is not null)
+                {
+                    throw new RecordException("the line has a key (KEY<TAB>HEX), but --key-offset numbers rows that have none");
+                }
+                if (!keyed && !_keys.Numbered)
+                {
+                    throw new RecordException(
+                        $"the line has no key: give KEY<TAB>HEX lines (only u64 keys can be numbered from --key-offset; collection '{_info.Name}' is keyed by {_keys.Name})");
+                }
+                _keyed = keyed;
+            }
+            else if (_keyed != keyed)
+            {
+                throw new RecordException(keyed
+                    ? "the line has a key (KEY<TAB>HEX) but the lines before it have none"
+                    : "the line has no key but the lines before it are KEY<TAB>HEX");
+            }
+            Add(keyed ? _keys.ParseText(keyText) : Numbered(lineNumber - 1), _code, null);
+        }
+        else
+        {
+            TKey key = NdjsonRecord.ParseRow(line, _layout, _code, _keys, out byte[]? payload);
+            Add(key, _code, payload);
+        }
+    }
+
+    public void Header(int bits, ulong count)
+    {
+        if (bits != _info.CodeBits)
+        {
+            throw new RecordException($"the codes are {bits} bits, but collection '{_info.Name}' holds {_info.CodeBits}-bit codes");
+        }
+    }
+
+    public void Code(ReadOnlySpan<ulong> code, long index) => Add(Numbered(index), code, null);
+
+    /// <summary>Writes (or, checking, drops) the last, partial batch.</summary>
+    public void Finish() => Commit();
+
+    private TKey Numbered(long index)
+    {
+        ulong offset = _settings.KeyOffset ?? 0;
+        if ((ulong)index > ulong.MaxValue - offset)
+        {
+            throw new RecordException($"--key-offset {offset} + row index {index} is past the largest u64 key");
+        }
+        return _keys.FromNumber(offset + (ulong)index);
+    }
+
+    private void Add(TKey key, ReadOnlySpan<ulong> code, byte[]? payload)
+    {
+        long bytes = 16 + _keys.EncodedBytes(key) + _info.CodeBits / 8 + (payload?.Length ?? 0);
+        if (_inBatch > 0 && _batchBytes + bytes > MaxBatchBytes)
+        {
+            Commit();
+        }
+        try
+        {
+            _batch.Upsert(key, code, payload);
+        }
+        catch (ArgumentException e)
+        {
+            throw RecordException.From(e);
+        }
+        _inBatch++;
+        _batchBytes += bytes;
+        if (_inBatch >= _settings.BatchRows)
+        {
+            Commit();
+        }
+    }
+
+    private void Commit()
+    {
+        if (_inBatch == 0)
+        {
+            return;
+        }
+        if (_write)
+        {
+            _collection.Apply(_batch);
+            Rows += _inBatch;
+            _progress.Durable(Rows);
+        }
+        else
+        {
+            Rows += _inBatch;
+            _progress.Checking(Rows);
+        }
+        _batch = _collection.NewBatch();
+        _inBatch = 0;
+        _batchBytes = 0;
+    }
+}

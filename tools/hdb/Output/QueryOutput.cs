@@ -1,0 +1,145 @@
+using System.Globalization;
+using HammingDB.Cli.Input;
+using Spectre.Console;
+
+namespace HammingDB.Cli.Output;
+
+/// <summary>
+/// The result formats of <c>hdb query</c>, fed queries in order. ndjson: one line per query,
+/// <c>{"query":I,"results":[{"key":K,"distance":D},...]}</c>; json: one array of those objects; csv:
+/// <c>query,key,distance</c> then one row per result; table: a table on stdout.
+/// </summary>
+internal abstract class QueryOutput<TKey> : IDisposable
+    where TKey : notnull
+{
+    public static QueryOutput<TKey> Create(string format, TextWriter stdout, KeyFormat<TKey> keys) => format switch
+    {
+        "ndjson" => new NdjsonOutput(stdout, keys, array: false),
+        "json" => new NdjsonOutput(stdout, keys, array: true),
+        "csv" => new CsvOutput(stdout, keys),
+        "table" => new TableOutput(stdout, keys),
+        _ => throw new InputException($"--output must be ndjson, json, csv or table; got '{format}'."),
+    };
+
+    public virtual void Begin()
+    {
+    }
+
+    public abstract void Query(int index, IReadOnlyList<SearchResult<TKey>> results);
+
+    public virtual void End()
+    {
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    private sealed class NdjsonOutput(TextWriter stdout, KeyFormat<TKey> keys, bool array) : QueryOutput<TKey>
+    {
+        private readonly JsonLine _line = new();
+        private bool _first = true;
+
+        public override void Begin()
+        {
+            if (array)
+            {
+                stdout.Write('[');
+            }
+        }
+
+        public override void Query(int index, IReadOnlyList<SearchResult<TKey>> results)
+        {
+            if (array)
+            {
+                stdout.Write(_first ? "\n" : ",\n");
+            }
+            _first = false;
+            var json = _line.Start();
+            json.WriteStartObject();
+            json.WriteNumber("query", index);
+            json.WriteStartArray("results");
+            foreach (SearchResult<TKey> result in results)
+            {
+                json.WriteStartObject();
+                json.WritePropertyName("key");
+                keys.WriteJson(json, result.Key);
+                json.WriteNumber("distance", result.Distance);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+            // An array's members end without a newline: the separator writes it.
+            _line.WriteTo(stdout, newline: !array);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _line.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+
+        public override void End()
+        {
+            if (array)
+            {
+                stdout.Write(_first ? "]\n" : "\n]\n");
+            }
+        }
+    }
+
+    private sealed class CsvOutput(TextWriter stdout, KeyFormat<TKey> keys) : QueryOutput<TKey>
+    {
+        public override void Begin() => stdout.Write("query,key,distance\n");
+
+        public override void Query(int index, IReadOnlyList<SearchResult<TKey>> results)
+        {
+            string query = index.ToString(CultureInfo.InvariantCulture);
+            foreach (SearchResult<TKey> result in results)
+            {
+                stdout.Write(query);
+                stdout.Write(',');
+                stdout.Write(Quote(keys.Format(result.Key)));
+                stdout.Write(',');
+                stdout.Write(result.Distance.ToString(CultureInfo.InvariantCulture));
+                stdout.Write('\n');
+            }
+        }
+
+        // RFC 4180: a field holding a comma, a quote or a line break is quoted, its quotes doubled.
+        internal static string Quote(string field) =>
+            field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
+
+    private sealed class TableOutput(TextWriter stdout, KeyFormat<TKey> keys) : QueryOutput<TKey>
+    {
+        private readonly Table _table = new Table().AddColumns(
+            new TableColumn("query").RightAligned(), new TableColumn("key"), new TableColumn("distance").RightAligned());
+
+        public override void Query(int index, IReadOnlyList<SearchResult<TKey>> results)
+        {
+            foreach (SearchResult<TKey> result in results)
+            {
+                _table.AddRow(
+                    new Text(index.ToString(CultureInfo.InvariantCulture)),
+                    new Text(keys.Format(result.Key)),
+                    new Text(result.Distance.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        public override void End()
+        {
+            IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) });
+            console.Write(_table);
+        }
+    }
+}
