@@ -82,6 +82,7 @@ internal static class Program
         var root = new RootCommand("hdb: the HammingDB command-line tool (exact search over binary codes).");
         var bench = new Command("bench", "Benchmarks that print one JSON line per run on stdout.");
         bench.Subcommands.Add(BenchScanCommand.Build(context));
+        bench.Subcommands.Add(BenchEngineCommand.Build(context));
         root.Subcommands.Add(bench);
 
         // The database commands: one file each in Commands/. A new command (e.g. check) is built and added here.

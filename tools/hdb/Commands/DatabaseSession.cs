@@ -9,13 +9,13 @@ internal static class DatabaseSession
     /// Opens the database in <paramref name="path"/>. Every command but <c>create</c> needs one to be
     /// there: a missing or empty directory is bad input rather than a new, empty database.
     /// </summary>
-    public static HammingDatabase Open(string path, bool create = false)
+    public static HammingDatabase Open(string path, bool create = false, DatabaseOptions? options = null)
     {
         if (!create && (!Directory.Exists(path) || !Directory.EnumerateFileSystemEntries(path).Any()))
         {
             throw new InputException($"{path}: no database there (create one with 'hdb create {path} --bits N').");
         }
-        return HammingDatabase.Open(path);
+        return HammingDatabase.Open(path, options);
     }
 
     /// <summary>The collection named <paramref name="name"/>; an unknown name is bad input listing the names there are.</summary>

@@ -6,7 +6,7 @@ using HammingDB.Cli.Output;
 namespace HammingDB.Cli.Commands;
 
 /// <summary>What <c>hdb ingest</c> was asked to do.</summary>
-internal sealed record IngestSettings(string Database, string Collection, string? File, InputFormat Format, ulong? KeyOffset, string Progress, int BatchRows);
+internal sealed record IngestSettings(string Database, string Collection, string? File, InputFormat Format, ulong? KeyOffset, string Progress, int BatchRows, int? SealRows = null);
 
 /// <summary>
 /// <c>hdb ingest DB [FILE|-] --format hdbc|hex|ndjson [--key-offset N] [--progress auto|plain|json|none] [--batch-rows N]</c>.
@@ -40,11 +40,14 @@ internal static class IngestCommand
         };
         progress.AcceptOnlyFromAmong("auto", "plain", "json", "none");
         var batchRows = new Option<int>("--batch-rows") { Description = $"Rows per durable batch (default {DefaultBatchRows}; a batch also stays under 32 MiB).", DefaultValueFactory = _ => DefaultBatchRows };
-        var command = new Command("ingest", Description) { database, file, collection, format, keyOffset, progress, batchRows };
+        var sealRows = new Option<int?>("--seal-rows") { Description = $"Rows a collection's memtable holds before it is sealed into a segment during this run (default {DatabaseOptions.Default.SealRows})." };
+        var command = new Command("ingest", Description) { database, file, collection, format, keyOffset, progress, batchRows, sealRows };
         command.SetAction(parse =>
         {
             int rows = parse.GetValue(batchRows);
             CommonOptions.Require(rows >= 1, $"--batch-rows must be at least 1; got {rows}.");
+            int? seal = parse.GetValue(sealRows);
+            CommonOptions.Require(seal is null or >= 1, $"--seal-rows must be at least 1; got {seal}.");
             var settings = new IngestSettings(
                 parse.GetRequiredValue(database),
                 parse.GetRequiredValue(collection),
@@ -52,7 +55,8 @@ internal static class IngestCommand
                 InputSource.ParseFormat(parse.GetRequiredValue(format)),
                 parse.GetValue(keyOffset),
                 parse.GetRequiredValue(progress),
-                rows);
+                rows,
+                seal);
             return CommonOptions.Wait(() => RunAsync(settings, context));
         });
         return command;
@@ -60,7 +64,8 @@ internal static class IngestCommand
 
     public static async Task<int> RunAsync(IngestSettings settings, CliContext context)
     {
-        using HammingDatabase db = DatabaseSession.Open(settings.Database);
+        DatabaseOptions options = settings.SealRows is int seal ? DatabaseOptions.Default with { SealRows = seal } : DatabaseOptions.Default;
+        using HammingDatabase db = DatabaseSession.Open(settings.Database, options: options);
         CollectionInfo info = DatabaseSession.Find(db, settings.Collection);
         using InputSource source = InputSource.Open(settings.File, context.Stdin);
         var clock = Stopwatch.StartNew();
