@@ -85,11 +85,12 @@ internal sealed class Memtable
         vector.CopyTo(chunk.Vectors.AsSpan(index * VectorDimension, VectorDimension));
         chunk.EndedAt[index] = long.MaxValue;
         chunk.StartedAt[index] = sequence;
-        if (_live.TryGetValue(key, out int old))
+        ref int live = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_live, key, out bool existed);
+        if (existed)
         {
-            Volatile.Write(ref EndedAt(old), sequence);
+            Volatile.Write(ref EndedAt(live), sequence);
         }
-        _live[key] = row;
+        live = row;
         Volatile.Write(ref _rows, row + 1);
         Volatile.Write(ref _sequence, sequence);
     }

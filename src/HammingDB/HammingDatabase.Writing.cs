@@ -34,14 +34,13 @@ public sealed partial class HammingDatabase
     // close) holds the write lock and first drains: waits until every ticket issued is applied.
     private bool Commit(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries, bool reportExisted)
     {
-        byte[] record = batch.Encode();
         long ticket;
         long sequence;
         LogWriter log;
         lock (_writeGate)
         {
             ThrowIfUnusable();
-            sequence = _log.Enqueue(WriteBatch.RecordType, record);
+            sequence = _log.Enqueue(WriteBatch.RecordType, batch.Encode());
             log = _log;
             ticket = ++_ticketsIssued;
         }
@@ -269,10 +268,7 @@ public sealed partial class HammingDatabase
         {
             // Only needed to tell deleted keys from keys written again: built only when there are deletions.
             sealedKeys = anyDeleted ? new HashSet<byte[]>(created.Contents.Keys, KeyComparer.Instance) : null;
-            for (int row = 0; row < created.Contents.Keys.Count; row++)
-            {
-                Keys.Upsert(id, created.Contents.Keys[row], new RowLocation(created.FileNumber, row));
-            }
+            Keys.UpsertRows(id, created.Contents.Keys, created.FileNumber);
         }
         foreach (SegmentView view in collection.Segments)
         {

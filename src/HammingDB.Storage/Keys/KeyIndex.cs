@@ -33,6 +33,9 @@ internal interface IKeyIndex : IDisposable
 
     void Upsert(uint collection, ReadOnlySpan<byte> key, RowLocation location);
 
+    /// <summary>Points <paramref name="keys"/>[i] at row i of <paramref name="segment"/>, for every i (a sealed segment's keys).</summary>
+    void UpsertRows(uint collection, IReadOnlyList<byte[]> keys, long segment);
+
     bool TryGet(uint collection, ReadOnlySpan<byte> key, out RowLocation location);
 
     void Delete(uint collection, ReadOnlySpan<byte> key);
@@ -94,6 +97,36 @@ internal sealed class FasterKeyIndex : IKeyIndex
         RequireCollection(collection);
         long value = location.Pack();
         WithKey(collection, key, (Session s, ref SpanByte k) => s.Client.Upsert(ref k, ref value));
+    }
+
+    public void UpsertRows(uint collection, IReadOnlyList<byte[]> keys, long segment)
+    {
+        RequireCollection(collection);
+        // One session for the whole run, and no allocation per key: a seal indexes up to a memtable of keys.
+        if (!_sessions.TryTake(out Session? session))
+        {
+            session = NewSession();
+        }
+        try
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(session.Buffer, collection);
+            for (int row = 0; row < keys.Count; row++)
+            {
+                byte[] key = keys[row];
+                if (key.Length > MaxKeyBytes - 4)
+                {
+                    throw new ArgumentException($"A key of {key.Length} bytes is longer than the index takes.", nameof(keys));
+                }
+                key.CopyTo(session.Buffer, 4);
+                SpanByte composed = SpanByte.FromFixedSpan(session.Buffer.AsSpan(0, 4 + key.Length));
+                long value = new RowLocation(segment, row).Pack();
+                session.Client.Upsert(ref composed, ref value);
+            }
+        }
+        finally
+        {
+            _sessions.Add(session);
+        }
     }
 
     public bool TryGet(uint collection, ReadOnlySpan<byte> key, out RowLocation location)
@@ -169,7 +202,7 @@ internal sealed class FasterKeyIndex : IKeyIndex
     {
         if (!_sessions.TryTake(out Session? session))
         {
-            session = new Session(_store.For(new SimpleFunctions<SpanByte, long>()).NewSession<SimpleFunctions<SpanByte, long>>());
+            session = NewSession();
         }
         try
         {
@@ -182,6 +215,8 @@ internal sealed class FasterKeyIndex : IKeyIndex
             _sessions.Add(session);
         }
     }
+
+    private Session NewSession() => new(_store.For(new SimpleFunctions<SpanByte, long>()).NewSession<SimpleFunctions<SpanByte, long>>());
 
     private static byte[] Compose(uint collection, ReadOnlySpan<byte> key)
     {

@@ -35,6 +35,14 @@ internal sealed class MemoryKeyIndexStore : IKeyIndexStore
 
         public void Upsert(uint collection, ReadOnlySpan<byte> key, RowLocation location) => _rows[(collection, Convert.ToBase64String(key))] = location;
 
+        public void UpsertRows(uint collection, IReadOnlyList<byte[]> keys, long segment)
+        {
+            for (int row = 0; row < keys.Count; row++)
+            {
+                Upsert(collection, keys[row], new RowLocation(segment, row));
+            }
+        }
+
         public bool TryGet(uint collection, ReadOnlySpan<byte> key, out RowLocation location) => _rows.TryGetValue((collection, Convert.ToBase64String(key)), out location);
 
         public void Delete(uint collection, ReadOnlySpan<byte> key) => _rows.TryRemove((collection, Convert.ToBase64String(key)), out _);

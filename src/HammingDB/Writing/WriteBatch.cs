@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using HammingDB.Kernels;
@@ -37,7 +38,7 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
     /// <summary>The largest payload one row may carry.</summary>
     public const int MaxPayloadBytes = 16 << 20;
 
-    private readonly List<byte> _bytes = Header(collectionId);
+    private readonly ArrayBufferWriter<byte> _bytes = Header(collectionId);
     private int _count;
 
     public uint CollectionId { get; } = collectionId;
@@ -71,17 +72,21 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
         }
         int size = 3 + key.Length + shape.Layout.CodeBytes + (hasPayload ? 4 + payload.Length : 0) + 4 * vector.Length;
         CheckSize(size);
-        _bytes.Add((byte)BatchOperation.Upsert);
-        AddKey(key);
-        _bytes.AddRange(MemoryMarshal.AsBytes(code)[..shape.Layout.CodeBytes]);
+        Span<byte> row = _bytes.GetSpan(size)[..size];
+        row[0] = (byte)BatchOperation.Upsert;
+        BinaryPrimitives.WriteUInt16LittleEndian(row[1..], (ushort)key.Length);
+        key.CopyTo(row[3..]);
+        int at = 3 + key.Length;
+        MemoryMarshal.AsBytes(code)[..shape.Layout.CodeBytes].CopyTo(row[at..]);
+        at += shape.Layout.CodeBytes;
         if (hasPayload)
         {
-            Span<byte> length = stackalloc byte[4];
-            BinaryPrimitives.WriteUInt32LittleEndian(length, (uint)payload.Length);
-            _bytes.AddRange(length);
-            _bytes.AddRange(payload);
+            BinaryPrimitives.WriteUInt32LittleEndian(row[at..], (uint)payload.Length);
+            payload.CopyTo(row[(at + 4)..]);
+            at += 4 + payload.Length;
         }
-        _bytes.AddRange(MemoryMarshal.AsBytes(vector));
+        MemoryMarshal.AsBytes(vector).CopyTo(row[at..]);
+        _bytes.Advance(size);
         _count++;
     }
 
@@ -89,17 +94,20 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
     {
         CheckKey(key);
         CheckSize(3 + key.Length);
-        _bytes.Add((byte)BatchOperation.Delete);
-        AddKey(key);
+        Span<byte> row = _bytes.GetSpan(3 + key.Length)[..(3 + key.Length)];
+        row[0] = (byte)BatchOperation.Delete;
+        BinaryPrimitives.WriteUInt16LittleEndian(row[1..], (ushort)key.Length);
+        key.CopyTo(row[3..]);
+        _bytes.Advance(row.Length);
         _count++;
     }
 
-    /// <summary>The log record's payload.</summary>
-    public byte[] Encode()
+    /// <summary>The log record's payload (valid until the batch changes).</summary>
+    public ReadOnlySpan<byte> Encode()
     {
-        byte[] bytes = _bytes.ToArray();
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), (uint)_count);
-        return bytes;
+        // The header was written first; the count is patched in place.
+        BinaryPrimitives.WriteUInt32LittleEndian(MemoryMarshal.AsMemory(_bytes.WrittenMemory).Span[4..], (uint)_count);
+        return _bytes.WrittenSpan;
     }
 
     /// <summary>The collection id of an encoded batch (to find its shape before decoding).</summary>
@@ -147,11 +155,13 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
         return entries;
     }
 
-    private static List<byte> Header(uint collection)
+    private static ArrayBufferWriter<byte> Header(uint collection)
     {
-        var header = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, collection);
-        return [.. header];
+        var bytes = new ArrayBufferWriter<byte>(256);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.GetSpan(8), collection);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.GetSpan(8)[4..], 0);
+        bytes.Advance(8);
+        return bytes;
     }
 
     private static void CheckKey(byte[] key)
@@ -165,17 +175,10 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
 
     private void CheckSize(int addition)
     {
-        if ((long)_bytes.Count + addition > LogFormat.MaxPayloadBytes)
+        if ((long)_bytes.WrittenCount + addition > LogFormat.MaxPayloadBytes)
         {
             throw new ArgumentException($"The batch would exceed {LogFormat.MaxPayloadBytes} bytes; split it.");
         }
-    }
-
-    private void AddKey(byte[] key)
-    {
-        _bytes.Add((byte)key.Length);
-        _bytes.Add((byte)(key.Length >> 8));
-        _bytes.AddRange(key);
     }
 
     private ref struct Reader(ReadOnlySpan<byte> payload, string path, long offset)

@@ -45,7 +45,7 @@ public class WriteBatchTests
             batch.Upsert(key, code, payload, hasPayload: true, vector);
             expected.Add(new BatchEntry(BatchOperation.Upsert, key, code, payload, vector));
         }
-        byte[] encoded = batch.Encode();
+        byte[] encoded = batch.Encode().ToArray();
         Assert.Equal(12u, WriteBatch.PeekCollection(encoded, "/db/wal", 32));
         List<BatchEntry> decoded = WriteBatch.Decode(encoded, shape, "/db/wal", 32);
         Assert.Equal(expected.Count, decoded.Count);
@@ -68,7 +68,7 @@ public class WriteBatchTests
     {
         var batch = new WriteBatch(1, Shape);
         byte[] key = UInt64Codec.Encode(1);
-        byte[] before = batch.Encode();
+        byte[] before = batch.Encode().ToArray();
         Assert.Throws<ArgumentException>(() => batch.Upsert(key, [1UL << 30], [1], true, [0f, 0f]));       // bits past 24
         Assert.Throws<ArgumentException>(() => batch.Upsert(key, [1UL, 2UL], [1], true, [0f, 0f]));        // two words
         Assert.Throws<ArgumentException>(() => batch.Upsert(key, [1UL], [], false, [0f, 0f]));            // payload missing
@@ -77,6 +77,6 @@ public class WriteBatchTests
         Assert.Throws<ArgumentException>(() => batch.Upsert(key, [1UL], [1], true, [float.PositiveInfinity, 0f]));
         Assert.Throws<ArgumentException>(() => batch.Upsert(key, [1UL], new byte[WriteBatch.MaxPayloadBytes + 1], true, [0f, 0f]));
         Assert.Equal(0, batch.Count);
-        Assert.Equal(before, batch.Encode());
+        Assert.Equal(before, batch.Encode().ToArray());
     }
 }
