@@ -39,7 +39,13 @@ internal interface IKeyIndex : IDisposable
 
     /// <summary>Makes every change so far durable, recorded as <paramref name="version"/>.</summary>
     void Checkpoint(long version);
+
+    /// <summary>Every entry (not the reserved version entry), in no particular order; for verification. Not to be run beside writes.</summary>
+    IEnumerable<KeyIndexEntry> Entries();
 }
+
+/// <summary>One entry of a key index: a collection's encoded key and the row it points at.</summary>
+internal readonly record struct KeyIndexEntry(uint Collection, byte[] Key, RowLocation Location);
 
 /// <summary>
 /// The key index on Microsoft.FASTER.Core: one FasterKV keyed by (collection id, big-endian) +
@@ -120,6 +126,34 @@ internal sealed class FasterKeyIndex : IKeyIndex
             throw new StorageException(_settings.CheckpointDir ?? "key index", "the key index checkpoint failed.");
         }
         Version = version;
+    }
+
+    public IEnumerable<KeyIndexEntry> Entries()
+    {
+        // A session of its own, held for the whole scan: the pull iterator of FASTER's live records
+        // (the latest version of each key; deleted keys skipped).
+        using var session = _store.For(new SimpleFunctions<SpanByte, long>()).NewSession<SimpleFunctions<SpanByte, long>>();
+        using IFasterScanIterator<SpanByte, long> iterator = session.Iterate();
+        while (iterator.GetNext(out RecordInfo _))
+        {
+            KeyIndexEntry? entry = Current(iterator);
+            if (entry is { } found)
+            {
+                yield return found;
+            }
+        }
+    }
+
+    // The iterator's record as an entry, or null for the version entry (collection 0).
+    private static KeyIndexEntry? Current(IFasterScanIterator<SpanByte, long> iterator)
+    {
+        ReadOnlySpan<byte> composed = iterator.GetKey().AsReadOnlySpan();
+        if (composed.Length < 4)
+        {
+            throw new InvalidDataException($"A key-index entry of {composed.Length} bytes has no collection prefix.");
+        }
+        uint collection = BinaryPrimitives.ReadUInt32BigEndian(composed);
+        return collection == 0 ? null : new KeyIndexEntry(collection, composed[4..].ToArray(), RowLocation.Unpack(iterator.GetValue()));
     }
 
     public void Dispose()

@@ -17,9 +17,11 @@ internal sealed unsafe class SegmentReader : IDisposable
     private readonly long[] _keyBlocks;
     private readonly long[]? _payloadBlocks;
     private readonly long _vectorsOffset;
+    private readonly byte[] _codeChecksums;
+    private readonly byte[] _vectorChecksums;
 
     private SegmentReader(IStorageFile file, MappedRegion region, CodeLayout layout, int rows, KeyKind keyKind,
-        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks)
+        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums)
     {
         _file = file;
         _region = region;
@@ -30,6 +32,8 @@ internal sealed unsafe class SegmentReader : IDisposable
         _vectorsOffset = vectorsOffset;
         _keyBlocks = keyBlocks;
         _payloadBlocks = payloadBlocks;
+        _codeChecksums = codeChecksums;
+        _vectorChecksums = vectorChecksums;
     }
 
     public string Path => _file.Path;
@@ -140,15 +144,13 @@ internal sealed unsafe class SegmentReader : IDisposable
         Require(path, metadataOffset, (payloadBlocks ?? keyBlocks)[^1] == metadataOffset, "the blocks do not end where the metadata starts");
         ReadOnlySpan<byte> vectorChecksums = metadata.Slice(at, 4 * vectorChunks);
 
+        var reader = new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorsOffset, keyBlocks, payloadBlocks,
+            codeChecksums.ToArray(), vectorChecksums.ToArray());
         if (verifyCodes)
         {
-            VerifyChunks(region, codesOffset, codesEnd - codesOffset, codeChecksums, path);
-            if (dimension > 0)
-            {
-                VerifyChunks(region, vectorsOffset, vectorBytes, vectorChecksums, path);
-            }
+            reader.VerifyChecksums(e => throw e);
         }
-        return new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorsOffset, keyBlocks, payloadBlocks);
+        return reader;
     }
 
     /// <summary>The encoded key of <paramref name="row"/>.</summary>
@@ -262,17 +264,118 @@ internal sealed unsafe class SegmentReader : IDisposable
         return MemoryMarshal.Cast<byte, float>(_region.Span(_vectorsOffset + (long)row * VectorDimension * sizeof(float), VectorDimension * sizeof(float)));
     }
 
-    /// <summary>Checks every block of keys and payloads (the codes were checked at open): what <c>hdb check</c> runs.</summary>
-    public void VerifyBlocks()
+    /// <summary>Checks every block of keys and payloads (the codes were checked at open); throws at the first damage.</summary>
+    /// <exception cref="CorruptionException">A block is damaged, or the keys are not strictly ascending.</exception>
+    public void VerifyBlocks() => Verify(e => throw e, checksums: false);
+
+    /// <summary>
+    /// Checks everything <see cref="Open"/> leaves unchecked, reporting each damage found and going on
+    /// (what <c>check</c> runs): with <paramref name="checksums"/> every code and vector checksum (each
+    /// MiB on its own) and the zero padding after codes and vectors; then every key block and payload
+    /// block, that keys ascend strictly across the segment, and each key against
+    /// <paramref name="keyProblem"/> (what is wrong with a key, or null).
+    /// </summary>
+    public void Verify(Action<CorruptionException> report, bool checksums = true, Func<ReadOnlySpan<byte>, string?>? keyProblem = null)
     {
-        for (int row = 0; row < Rows; row += SegmentFormat.RowsPerBlock)
+        if (checksums)
         {
-            int count = Math.Min(SegmentFormat.RowsPerBlock, Rows - row);
-            BlockKeys(row, count);
-            if (HasPayloads)
+            VerifyChecksums(report);
+            long codesEnd = SegmentFormat.HeaderBytes + (long)Rows * Layout.StrideBytes;
+            VerifyZeros(codesEnd, SegmentFormat.Align64(codesEnd), "the padding after the codes", report);
+            if (VectorDimension > 0)
             {
-                BlockPayloads(row, count);
+                long vectorsEnd = _vectorsOffset + (long)Rows * VectorDimension * sizeof(float);
+                VerifyZeros(vectorsEnd, SegmentFormat.Align64(vectorsEnd), "the padding after the vectors", report);
             }
+        }
+        byte[]? previous = null;
+        for (int block = 0; block < _keyBlocks.Length - 1; block++)
+        {
+            int first = block * SegmentFormat.RowsPerBlock;
+            int count = Math.Min(SegmentFormat.RowsPerBlock, Rows - first);
+            long offset = _keyBlocks[block];
+            byte[][]? keys = null;
+            try
+            {
+                keys = BlockKeys(first, count);
+            }
+            catch (CorruptionException e)
+            {
+                report(e);
+            }
+            if (keys is null)
+            {
+                previous = null; // order is checked again from the next readable block on
+            }
+            else
+            {
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    if (previous is not null && previous.AsSpan().SequenceCompareTo(keys[i]) >= 0)
+                    {
+                        report(new CorruptionException(Path, offset, $"the key of row {first + i} does not follow the key before it (keys must ascend strictly)"));
+                    }
+                    if (keyProblem?.Invoke(keys[i]) is { } problem)
+                    {
+                        report(new CorruptionException(Path, offset, $"the key of row {first + i} {problem}"));
+                    }
+                    previous = keys[i];
+                }
+            }
+            if (_payloadBlocks is not null)
+            {
+                try
+                {
+                    BlockPayloads(first, count);
+                }
+                catch (CorruptionException e)
+                {
+                    report(e);
+                }
+            }
+        }
+    }
+
+    /// <summary>The keys of block <paramref name="block"/> (rows from block x 4096), decoded once.</summary>
+    /// <exception cref="CorruptionException">The block is damaged.</exception>
+    public byte[][] KeysOfBlock(int block)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)block, (uint)(_keyBlocks.Length - 1), nameof(block));
+        int first = block * SegmentFormat.RowsPerBlock;
+        return BlockKeys(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first));
+    }
+
+    /// <summary>
+    /// Whether the key stored at <paramref name="row"/> is <paramref name="key"/>: one block decoded
+    /// (checksum checked), no key copied.
+    /// </summary>
+    /// <exception cref="CorruptionException">The block is damaged.</exception>
+    public bool KeyEquals(int row, ReadOnlySpan<byte> key)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        int blockIndex = row / SegmentFormat.RowsPerBlock;
+        int index = row - blockIndex * SegmentFormat.RowsPerBlock;
+        long offset = _keyBlocks[blockIndex];
+        byte[] block = Block(_keyBlocks, row, out _);
+        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
+        if (fixedBytes > 0)
+        {
+            Require(Path, offset, block.Length == fixedBytes * Math.Min(SegmentFormat.RowsPerBlock, Rows - blockIndex * SegmentFormat.RowsPerBlock),
+                "a key block does not hold its rows' keys");
+            return block.AsSpan(index * fixedBytes, fixedBytes).SequenceEqual(key);
+        }
+        int at = 0;
+        for (int i = 0; ; i++)
+        {
+            Require(Path, offset, at + 2 <= block.Length, "a key block ends inside an entry");
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(at));
+            at += 2;
+            Require(Path, offset, at + length <= block.Length, "a key runs past its block");
+            if (i == index)
+            {
+                return block.AsSpan(at, length).SequenceEqual(key);
+            }
+            at += length;
         }
     }
 
@@ -304,16 +407,36 @@ internal sealed unsafe class SegmentReader : IDisposable
         return offsets;
     }
 
-    private static void VerifyChunks(MappedRegion region, long offset, long length, ReadOnlySpan<byte> checksums, string path)
+    // Every code and vector checksum, each MiB on its own.
+    private void VerifyChecksums(Action<CorruptionException> report)
+    {
+        VerifyChunks(SegmentFormat.HeaderBytes, (long)Rows * Layout.StrideBytes, _codeChecksums, "codes", report);
+        if (VectorDimension > 0)
+        {
+            VerifyChunks(_vectorsOffset, (long)Rows * VectorDimension * sizeof(float), _vectorChecksums, "vectors", report);
+        }
+    }
+
+    private void VerifyChunks(long offset, long length, ReadOnlySpan<byte> checksums, string what, Action<CorruptionException> report)
     {
         for (int chunk = 0; chunk * (long)SegmentFormat.ChecksumChunkBytes < length; chunk++)
         {
             long start = offset + chunk * (long)SegmentFormat.ChecksumChunkBytes;
             int size = (int)Math.Min(SegmentFormat.ChecksumChunkBytes, offset + length - start);
-            if (Crc32C.Compute(region.Span(start, size)) != BinaryPrimitives.ReadUInt32LittleEndian(checksums[(4 * chunk)..]))
+            if (Crc32C.Compute(_region.Span(start, size)) != BinaryPrimitives.ReadUInt32LittleEndian(checksums[(4 * chunk)..]))
             {
-                throw new CorruptionException(path, start, $"the checksum of the MiB at {start} does not match");
+                report(new CorruptionException(Path, start, $"the checksum of the MiB of {what} at {start} does not match"));
             }
+        }
+    }
+
+    private void VerifyZeros(long start, long end, string what, Action<CorruptionException> report)
+    {
+        ReadOnlySpan<byte> bytes = _region.Span(start, (int)(end - start));
+        int at = bytes.IndexOfAnyExcept((byte)0);
+        if (at >= 0)
+        {
+            report(new CorruptionException(Path, start + at, $"{what} is not zero"));
         }
     }
 
