@@ -1,0 +1,104 @@
+using HammingDB.Kernels;
+using HammingDB.Storage;
+using HammingDB.Storage.Keys;
+using HammingDB.Storage.Log;
+using HammingDB.Storage.Manifest;
+using HammingDB.Writing;
+
+namespace HammingDB.Tests.Database;
+
+/// <summary>What Open does with damage it finds: refuse it (a typed error naming file and offset), never answer from it.</summary>
+public class RecoveryTests
+{
+    private const string Dir = "/db";
+    private static readonly string LogPath = Path.Combine(Dir, FileNames.Log(1));
+    private static readonly DatabaseOptions Options = new() { BackgroundCompaction = false };
+
+    // A database whose log holds three single-row batches (keys 1, 2, 3), at these offsets.
+    private static (MemoryFileSystem Fs, List<long> Offsets) ThreeLoggedRows()
+    {
+        var fs = new MemoryFileSystem();
+        using (HammingDatabase db = HammingDatabase.Open(fs, Dir, Options, new MemoryKeyIndexStore()))
+        {
+            var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+            for (ulong key = 1; key <= 3; key++)
+            {
+                items.Upsert(key, [key * 0x1111]);
+            }
+        }
+        using IStorageFile file = fs.Open(LogPath, writable: false);
+        return (fs, LogReader.Read(file).Records.Select(r => r.Offset).ToList());
+    }
+
+    [Fact]
+    public void Damage_before_the_last_log_record_is_refused_and_a_damaged_last_record_is_a_torn_tail()
+    {
+        (MemoryFileSystem fs, List<long> offsets) = ThreeLoggedRows();
+        Assert.Equal(3, offsets.Count);
+        byte[] whole = fs.ReadAllBytes(LogPath);
+        for (int record = 0; record < 3; record++)
+        {
+            foreach (int at in new[] { 0, 5, 8, 12, (int)(record < 2 ? offsets[record + 1] - offsets[record] : whole.Length - offsets[record]) - 1 })
+            {
+                MemoryFileSystem copy = fs.Clone();
+                byte[] damaged = whole.ToArray();
+                damaged[offsets[record] + at] ^= 0x04;
+                copy.Replace(LogPath, damaged);
+                if (record < 2)
+                {
+                    var e = Assert.Throws<CorruptionException>(() => HammingDatabase.Open(copy, Dir, Options, new MemoryKeyIndexStore()).Dispose());
+                    Assert.Equal(LogPath, e.FilePath);
+                    Assert.Equal(offsets[record], e.Offset);
+                    Assert.Contains($"a whole record follows at offset {offsets[record + 1]}", e.Reason, StringComparison.Ordinal);
+                    Assert.Equal(damaged, copy.ReadAllBytes(LogPath)); // nothing cut
+                    continue;
+                }
+                using HammingDatabase db = HammingDatabase.Open(copy, Dir, Options, new MemoryKeyIndexStore());
+                var items = db.GetCollection<ulong>("items");
+                Assert.True(items.TryGet(1, out _) && items.TryGet(2, out _));
+                Assert.False(items.TryGet(3, out _)); // the last record could be a write never acknowledged: cut off
+            }
+        }
+    }
+
+    [Fact]
+    public void A_logged_key_its_collection_cannot_hold_is_corruption_not_an_argument_error()
+    {
+        (MemoryFileSystem fs, _) = ThreeLoggedRows();
+        var batch = new WriteBatch(1, new CollectionShape(new CodeLayout(64), false, 0));
+        batch.Upsert([1, 2, 3, 4, 5, 6, 7], [5UL], [], false, []); // 7 bytes: no ulong key
+        using (IStorageFile file = fs.Open(LogPath, writable: false))
+        {
+            using LogWriter writer = LogWriter.Reopen(fs, LogPath, LogReader.Read(file));
+            writer.Append(WriteBatch.RecordType, batch.Encode());
+        }
+        var e = Assert.Throws<CorruptionException>(() => HammingDatabase.Open(fs, Dir, Options, new MemoryKeyIndexStore()).Dispose());
+        Assert.Equal(LogPath, e.FilePath);
+        Assert.Contains("is 7 bytes", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bitmap_whose_deleted_rows_disagree_with_the_manifest_is_refused()
+    {
+        var fs = new MemoryFileSystem();
+        using (HammingDatabase db = HammingDatabase.Open(fs, Dir, Options, new MemoryKeyIndexStore()))
+        {
+            var items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+            for (ulong key = 1; key <= 5; key++)
+            {
+                items.Upsert(key, [key]);
+            }
+            db.Flush();
+            items.Delete(2);
+            db.Flush();
+        }
+        ManifestState manifest = ManifestStore.Read(fs, Dir)!;
+        SegmentState segment = manifest.Collections[0].Segments[0];
+        Assert.Equal(1, segment.DeletedRows);
+        CollectionState collection = manifest.Collections[0] with { Segments = [segment with { DeletedRows = 2 }] };
+        ManifestStore.Write(fs, Dir, manifest with { Collections = [collection] });
+        var e = Assert.Throws<CorruptionException>(() => HammingDatabase.Open(fs, Dir, Options, new MemoryKeyIndexStore()).Dispose());
+        Assert.Equal(Path.Combine(Dir, FileNames.Deletions(segment.FileNumber, segment.DeletionVersion)), e.FilePath);
+        Assert.Contains("the manifest says 2", e.Reason, StringComparison.Ordinal);
+    }
+}
