@@ -130,30 +130,57 @@ internal sealed class FasterKeyIndex : IKeyIndex
 
     public IEnumerable<KeyIndexEntry> Entries()
     {
-        // A session of its own, held for the whole scan: the pull iterator of FASTER's live records
-        // (the latest version of each key; deleted keys skipped).
-        using var session = _store.For(new SimpleFunctions<SpanByte, long>()).NewSession<SimpleFunctions<SpanByte, long>>();
-        using IFasterScanIterator<SpanByte, long> iterator = session.Iterate();
-        while (iterator.GetNext(out RecordInfo _))
+        // FASTER's own "distinct live records" iterator (session.Iterate) was seen to return an entry
+        // that does not exist (a key with another key's value) once records had newer versions after
+        // a checkpoint (2.6.5, SpanByte keys). So: scan the whole log, and keep a record only when a
+        // read of its key finds that very record (its key's latest version, not a tombstone).
+        using var session = _store.For(new SimpleFunctions<SpanByte, long>()).NewSession<SimpleFunctions<SpanByte, long>>(readCopyOptions: ReadCopyOptions.None);
+        byte[] buffer = GC.AllocateArray<byte>(MaxKeyBytes, pinned: true);
+        using IFasterScanIterator<SpanByte, long> scan = _store.Log.Scan(_store.Log.BeginAddress, _store.Log.TailAddress);
+        while (scan.GetNext(out RecordInfo info))
         {
-            KeyIndexEntry? entry = Current(iterator);
-            if (entry is { } found)
+            if (!info.Tombstone && LatestAt(session, scan, buffer) is { } entry)
             {
-                yield return found;
+                yield return entry;
             }
         }
     }
 
-    // The iterator's record as an entry, or null for the version entry (collection 0).
-    private static KeyIndexEntry? Current(IFasterScanIterator<SpanByte, long> iterator)
+    // The scan's record as an entry when it is its key's latest version, else null; null too for the version entry (collection 0).
+    private static KeyIndexEntry? LatestAt(ClientSession<SpanByte, long, long, long, Empty, SimpleFunctions<SpanByte, long>> session,
+        IFasterScanIterator<SpanByte, long> scan, byte[] buffer)
     {
-        ReadOnlySpan<byte> composed = iterator.GetKey().AsReadOnlySpan();
-        if (composed.Length < 4)
+        ReadOnlySpan<byte> composed = scan.GetKey().AsReadOnlySpan();
+        if (composed.Length is < 4 or > MaxKeyBytes)
         {
-            throw new InvalidDataException($"A key-index entry of {composed.Length} bytes has no collection prefix.");
+            throw new InvalidDataException($"A key-index record at address {scan.CurrentAddress} has a key of {composed.Length} bytes.");
         }
         uint collection = BinaryPrimitives.ReadUInt32BigEndian(composed);
-        return collection == 0 ? null : new KeyIndexEntry(collection, composed[4..].ToArray(), RowLocation.Unpack(iterator.GetValue()));
+        if (collection == 0)
+        {
+            return null;
+        }
+        long address = scan.CurrentAddress;
+        composed.CopyTo(buffer);
+        var entryKey = composed[4..].ToArray();
+        SpanByte key = SpanByte.FromFixedSpan(buffer.AsSpan(0, composed.Length));
+        long input = 0, output = 0;
+        ReadOptions options = default; // the session copies no read record to the tail: addresses stay put
+        Status status = session.Read(ref key, ref input, ref output, ref options, out RecordMetadata metadata);
+        if (status.IsPending)
+        {
+            session.CompletePendingWithOutputs(out CompletedOutputIterator<SpanByte, long, long, long, Empty> outputs, wait: true);
+            using (outputs)
+            {
+                while (outputs.Next())
+                {
+                    status = outputs.Current.Status;
+                    output = outputs.Current.Output;
+                    metadata = outputs.Current.RecordMetadata;
+                }
+            }
+        }
+        return status.Found && metadata.Address == address ? new KeyIndexEntry(collection, entryKey, RowLocation.Unpack(output)) : null;
     }
 
     public void Dispose()

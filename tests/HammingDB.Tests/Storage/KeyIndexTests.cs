@@ -101,6 +101,22 @@ public sealed class KeyIndexTests : IDisposable
             }
             index.Upsert(2, Key(1), new RowLocation(9, 9));
             model[(2, "key-1")] = new RowLocation(9, 9);
+            index.Checkpoint(3);
+            // After a fold-over checkpoint the records are read-only: changes append new versions and tombstones.
+            for (int i = 1; i < 3000; i += 11)
+            {
+                uint collection = (uint)(1 + i % 3);
+                if (i % 2 == 0)
+                {
+                    index.Delete(collection, Key(i));
+                    model.Remove((collection, $"key-{i}"));
+                }
+                else
+                {
+                    index.Upsert(collection, Key(i), new RowLocation(8, i));
+                    model[(collection, $"key-{i}")] = new RowLocation(8, i);
+                }
+            }
             index.Checkpoint(4);
             AssertEntries(index);
         }
