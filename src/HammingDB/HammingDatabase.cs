@@ -29,6 +29,7 @@ public sealed partial class HammingDatabase : IDisposable
     private ManifestState _manifest;
     private LogWriter _log;
     private IKeyIndex _keys;
+    private string _keyIndexLocation = "key index";
     private Exception? _failure;
     private bool _disposed;
 
@@ -186,6 +187,7 @@ public sealed partial class HammingDatabase : IDisposable
 
     private IKeyIndex OpenKeyIndex(IKeyIndexStore store)
     {
+        _keyIndexLocation = store.Location;
         IKeyIndex? opened = null;
         try
         {

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using HammingDB.Kernels;
+using K4os.Compression.LZ4;
 
 namespace HammingDB.Storage.Segments;
 
@@ -19,6 +21,9 @@ internal sealed unsafe class SegmentReader : IDisposable
     private readonly long _vectorsOffset;
     private readonly byte[] _codeChecksums;
     private readonly byte[] _vectorChecksums;
+    private readonly int[] _keyBlockChecked;
+    private volatile DecodedBlock? _lastKeyBlock;
+    private int _lastKeyLookupBlock = -1;
 
     private SegmentReader(IStorageFile file, MappedRegion region, CodeLayout layout, int rows, KeyKind keyKind,
         int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums)
@@ -34,6 +39,7 @@ internal sealed unsafe class SegmentReader : IDisposable
         _payloadBlocks = payloadBlocks;
         _codeChecksums = codeChecksums;
         _vectorChecksums = vectorChecksums;
+        _keyBlockChecked = new int[keyBlocks.Length - 1];
     }
 
     public string Path => _file.Path;
@@ -346,8 +352,11 @@ internal sealed unsafe class SegmentReader : IDisposable
     }
 
     /// <summary>
-    /// Whether the key stored at <paramref name="row"/> is <paramref name="key"/>: one block decoded
-    /// (checksum checked), no key copied.
+    /// Whether the key stored at <paramref name="row"/> is <paramref name="key"/> (what lookups through
+    /// the key index verify). Made cheap for one key at a time: a block's checksum is verified the first
+    /// time only (the mapping is read-only, as for the codes checked at open); a raw block is read in
+    /// place; an LZ4 block of fixed-width keys is decoded only up to the row; and when two lookups in a
+    /// row fall in one block (updates in key order), it is decoded whole and kept for the next ones.
     /// </summary>
     /// <exception cref="CorruptionException">The block is damaged.</exception>
     public bool KeyEquals(int row, ReadOnlySpan<byte> key)
@@ -355,29 +364,76 @@ internal sealed unsafe class SegmentReader : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
         int blockIndex = row / SegmentFormat.RowsPerBlock;
         int index = row - blockIndex * SegmentFormat.RowsPerBlock;
+        int rowsInBlock = Math.Min(SegmentFormat.RowsPerBlock, Rows - blockIndex * SegmentFormat.RowsPerBlock);
         long offset = _keyBlocks[blockIndex];
-        byte[] block = Block(_keyBlocks, row, out _);
+        if (_lastKeyBlock is { } last && last.Index == blockIndex)
+        {
+            return KeyIn(last.Raw, index, rowsInBlock, offset).SequenceEqual(key);
+        }
+        ReadOnlySpan<byte> block = _region.Span(offset, (int)(_keyBlocks[blockIndex + 1] - offset));
+        if (Volatile.Read(ref _keyBlockChecked[blockIndex]) == 0)
+        {
+            SegmentFormat.CheckBlock(block, offset, Path);
+            Volatile.Write(ref _keyBlockChecked[blockIndex], 1);
+        }
+        int rawBytes = BinaryPrimitives.ReadInt32LittleEndian(block[4..]);
+        ReadOnlySpan<byte> stored = block[SegmentFormat.BlockHeaderBytes..];
+        if (block[12] == 0 && rawBytes == stored.Length)
+        {
+            return KeyIn(stored, index, rowsInBlock, offset).SequenceEqual(key);
+        }
+        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
+        bool run = Interlocked.Exchange(ref _lastKeyLookupBlock, blockIndex) == blockIndex;
+        if (run || fixedBytes == 0)
+        {
+            byte[] raw = SegmentFormat.DecodeBlock(block, offset, Path, checkedBefore: true);
+            if (run)
+            {
+                _lastKeyBlock = new DecodedBlock(blockIndex, raw);
+            }
+            return KeyIn(raw, index, rowsInBlock, offset).SequenceEqual(key);
+        }
+        Require(Path, offset, block[12] == 1 && rawBytes == fixedBytes * rowsInBlock, "a key block does not hold its rows' keys");
+        int needed = (index + 1) * fixedBytes;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(needed);
+        try
+        {
+            Require(Path, offset + SegmentFormat.BlockHeaderBytes, LZ4Codec.PartialDecode(stored, buffer.AsSpan(0, needed)) == needed,
+                "the LZ4 block does not decode to its stated size");
+            return buffer.AsSpan(index * fixedBytes, fixedBytes).SequenceEqual(key);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // The key at <paramref name="index"/> of a decoded key block of <paramref name="rows"/> rows.
+    private ReadOnlySpan<byte> KeyIn(ReadOnlySpan<byte> block, int index, int rows, long offset)
+    {
         int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
         if (fixedBytes > 0)
         {
-            Require(Path, offset, block.Length == fixedBytes * Math.Min(SegmentFormat.RowsPerBlock, Rows - blockIndex * SegmentFormat.RowsPerBlock),
-                "a key block does not hold its rows' keys");
-            return block.AsSpan(index * fixedBytes, fixedBytes).SequenceEqual(key);
+            Require(Path, offset, block.Length == fixedBytes * rows, "a key block does not hold its rows' keys");
+            return block.Slice(index * fixedBytes, fixedBytes);
         }
         int at = 0;
         for (int i = 0; ; i++)
         {
             Require(Path, offset, at + 2 <= block.Length, "a key block ends inside an entry");
-            int length = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(at));
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(block[at..]);
             at += 2;
             Require(Path, offset, at + length <= block.Length, "a key runs past its block");
             if (i == index)
             {
-                return block.AsSpan(at, length).SequenceEqual(key);
+                return block.Slice(at, length);
             }
             at += length;
         }
     }
+
+    /// <summary>A decoded block (never changed once made, so readers on any thread may share it).</summary>
+    private sealed record DecodedBlock(int Index, byte[] Raw);
 
     public void Dispose()
     {

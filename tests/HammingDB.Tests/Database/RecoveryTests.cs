@@ -101,4 +101,57 @@ public class RecoveryTests
         Assert.Equal(Path.Combine(Dir, FileNames.Deletions(segment.FileNumber, segment.DeletionVersion)), e.FilePath);
         Assert.Contains("the manifest says 2", e.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_key_index_entry_pointing_at_a_row_of_another_key_is_refused_by_reads_writes_and_replay()
+    {
+        var keys = new MemoryKeyIndexStore(keep: true);
+        var fs = new MemoryFileSystem();
+        using (HammingDatabase db = HammingDatabase.Open(fs, Dir, Options, keys))
+        {
+            var a = db.CreateCollection<ulong>("a", new CollectionOptions { CodeBits = 64 });
+            for (ulong k = 1; k <= 8; k++)
+            {
+                a.Upsert(k, [k]);
+            }
+            db.Flush(); // segment 2: key k at row k - 1
+        }
+        using (IKeyIndex index = keys.Open())
+        {
+            index.Upsert(1, UInt64Key(4), new RowLocation(2, 5)); // row 5 holds key 6
+            index.Upsert(1, UInt64Key(5), new RowLocation(2, 99)); // no row 99
+        }
+        using (HammingDatabase db = HammingDatabase.Open(fs, Dir, Options, keys))
+        {
+            var a = db.GetCollection<ulong>("a");
+            Assert.True(a.TryGet(6, out _));
+            var e = Assert.Throws<CorruptionException>(() => a.TryGet(4, out _));
+            Assert.Equal(keys.Location, e.FilePath);
+            Assert.Contains("which holds another key", e.Reason, StringComparison.Ordinal);
+            Assert.Contains("which has 8 rows", Assert.Throws<CorruptionException>(() => a.TryGet(5, out _)).Reason, StringComparison.Ordinal);
+            Assert.Throws<CorruptionException>(() => a.Delete(4));
+            a.Upsert(7, [70]); // the delete was refused before anything was logged: the database goes on
+            Assert.Throws<CorruptionException>(() => a.Upsert(4, [40]));
+            Assert.Contains("stopped", Assert.Throws<StorageException>(() => a.Upsert(11, [11])).Message, StringComparison.Ordinal);
+        }
+        // The upsert was logged: replaying it meets the damage again. Without the index (removed), Open rebuilds it.
+        Assert.Equal(keys.Location, Assert.Throws<CorruptionException>(() => HammingDatabase.Open(fs, Dir, Options, keys).Dispose()).FilePath);
+        using (HammingDatabase db = HammingDatabase.Open(fs, Dir, Options, new MemoryKeyIndexStore()))
+        {
+            var a = db.GetCollection<ulong>("a");
+            Assert.True(a.TryGet(4, out StoredRow<ulong>? row));
+            Assert.Equal([40UL], row!.Code);
+            Assert.True(a.TryGet(7, out row));
+            Assert.Equal([70UL], row!.Code);
+            Assert.False(a.TryGet(11, out _));
+            Assert.Equal(8, a.Count);
+        }
+    }
+
+    private static byte[] UInt64Key(ulong key)
+    {
+        var bytes = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes, key);
+        return bytes;
+    }
 }

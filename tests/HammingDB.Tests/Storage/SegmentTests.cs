@@ -249,12 +249,20 @@ public class SegmentTests(ITestOutputHelper output)
             var fs = new MemoryFileSystem();
             SegmentWriter.Write(fs, Dir, Name, contents);
             using SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
-            foreach (int row in new[] { 0, 1, 4095, 4096, 4999 })
+            // Lone lookups (decoded up to the row, or read in place), runs in one block (decoded whole, kept), and both again.
+            foreach (int row in new[] { 4999, 0, 4096, 1, 4095, 4097, 4998, 4999, 2 })
             {
-                Assert.True(reader.KeyEquals(row, contents.Keys[row]));
+                Assert.True(reader.KeyEquals(row, contents.Keys[row]), $"{kind} row {row}");
                 Assert.False(reader.KeyEquals(row, contents.Keys[(row + 1) % 5000]));
                 Assert.False(reader.KeyEquals(row, contents.Keys[row].AsSpan(1)));
             }
+            // A damaged key block is caught at its first lookup.
+            byte[] bytes = fs.ReadAllBytes(SegmentPath);
+            bytes[SegmentFormat.Align64(SegmentFormat.HeaderBytes + 5000 * 8L) + SegmentFormat.BlockHeaderBytes + 3] ^= 1;
+            fs.Replace(SegmentPath, bytes);
+            using SegmentReader damaged = SegmentReader.Open(fs, SegmentPath);
+            Assert.Throws<CorruptionException>(() => damaged.KeyEquals(7, contents.Keys[7]));
+            Assert.True(damaged.KeyEquals(4500, contents.Keys[4500]));
         }
     }
 
