@@ -274,13 +274,22 @@ public sealed partial class HammingDatabase
             for (int i = 0; i < inputs.Count; i++)
             {
                 // Only entries still pointing at a merged input row move: a key written again meanwhile
-                // (and perhaps sealed by a flush during the merge) keeps its newer location.
+                // (and perhaps sealed by a flush during the merge) keeps its newer location. A row deleted
+                // during the merge starts deleted in the merged segment: its entry goes (it has no live
+                // sealed row; if the key was written again, the seal of its memtable adds it back).
                 for (int row = 0; row < newRows[i].Length; row++)
                 {
                     int mergedRow = newRows[i][row];
                     if (mergedRow >= 0 && _keys.TryGet(id, contents.Keys[mergedRow], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, row))
                     {
-                        _keys.Upsert(id, contents.Keys[mergedRow], new RowLocation(fileNumber, mergedRow));
+                        if (deletedSince.Contains(mergedRow))
+                        {
+                            _keys.Delete(id, contents.Keys[mergedRow]);
+                        }
+                        else
+                        {
+                            _keys.Upsert(id, contents.Keys[mergedRow], new RowLocation(fileNumber, mergedRow));
+                        }
                     }
                 }
             }

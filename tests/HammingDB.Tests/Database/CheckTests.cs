@@ -314,6 +314,36 @@ public sealed class CheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_compaction_with_a_delete_during_its_merge_leaves_no_stale_index_entry()
+    {
+        var keys = new MemoryKeyIndexStore(keep: true);
+        var fs = new MemoryFileSystem();
+        using (HammingDatabase db = HammingDatabase.Open(fs, Dir, Options, keys))
+        {
+            var a = db.CreateCollection<ulong>("a", new CollectionOptions { CodeBits = 64 });
+            for (ulong k = 1; k <= 20; k++)
+            {
+                a.Upsert(k, [Code(k)]);
+                if (k % 10 == 0)
+                {
+                    db.Flush();
+                }
+            }
+            db.AfterCompactionMerge = () =>
+            {
+                a.Delete(3);                   // deleted while its row is merged: the merged row starts deleted
+                a.Upsert(14, [Code(140)]);     // written again, still in the memtable
+            };
+            db.Compact();
+            db.AfterCompactionMerge = null;
+            Assert.False(a.TryGet(3, out _));
+            db.Flush(); // the new version of 14 sealed
+        }
+        CheckReport report = CheckUnchanged(fs, keys, "after compaction");
+        Assert.True(report.Problems.Count == 0, string.Join('\n', report.Problems));
+    }
+
+    [Fact]
     public void Missing_and_extra_key_index_entries_are_found()
     {
         var keys = new MemoryKeyIndexStore(keep: true);
