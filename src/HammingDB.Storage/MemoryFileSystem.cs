@@ -78,6 +78,23 @@ internal sealed class MemoryFileSystem : IFileSystem
         }
     }
 
+    /// <summary>A separate file system holding every file and directory as they are now, all of it durable.</summary>
+    public MemoryFileSystem Clone()
+    {
+        lock (_gate)
+        {
+            var copy = new MemoryFileSystem();
+            copy._directories.UnionWith(_directories);
+            foreach (var (path, node) in _entries)
+            {
+                var copied = new Node { Data = node.Data.ToArray(), Durable = node.Data.ToArray() };
+                copy._entries[path] = copied;
+                copy._durableEntries[path] = copied;
+            }
+            return copy;
+        }
+    }
+
     /// <summary>Overwrites a file's bytes, current and synced (to plant damage).</summary>
     public void Replace(string path, byte[] bytes)
     {
@@ -182,6 +199,8 @@ internal sealed class MemoryFileSystem : IFileSystem
             {
                 throw new StorageException(path, "the database is locked by another writer; only one process may write at a time.");
             }
+            // The lock file is created if absent, as on the real file system (not counted as a create: it is no fault point).
+            _entries.TryAdd(path, new Node());
             return new Releaser(() =>
             {
                 lock (_gate)

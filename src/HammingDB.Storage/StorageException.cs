@@ -17,15 +17,15 @@ public class StorageException : IOException
 /// <summary>A file's bytes are not what its writer wrote: the file, the offset and what is wrong.</summary>
 public sealed class CorruptionException : StorageException
 {
-    /// <summary>Damage found in <paramref name="path"/> at <paramref name="offset"/>.</summary>
+    /// <summary>Damage found in <paramref name="path"/> at <paramref name="offset"/> (-1: not at one offset, e.g. an index entry).</summary>
     public CorruptionException(string path, long offset, string reason)
-        : base(path, $"corrupt at offset {offset}: {reason}")
+        : base(path, offset >= 0 ? $"corrupt at offset {offset}: {reason}" : $"corrupt: {reason}")
     {
         Offset = offset;
         Reason = reason;
     }
 
-    /// <summary>Where in the file the damage was found.</summary>
+    /// <summary>Where in the file the damage was found, or -1 when it is not at one offset.</summary>
     public long Offset { get; }
 
     /// <summary>What is wrong there.</summary>

@@ -275,13 +275,22 @@ public sealed partial class HammingDatabase
             for (int i = 0; i < inputs.Count; i++)
             {
                 // Only entries still pointing at a merged input row move: a key written again meanwhile
-                // (and perhaps sealed by a flush during the merge) keeps its newer location.
+                // (and perhaps sealed by a flush during the merge) keeps its newer location. A row deleted
+                // during the merge starts deleted in the merged segment: its entry goes (it has no live
+                // sealed row; if the key was written again, the seal of its memtable adds it back).
                 for (int row = 0; row < newRows[i].Length; row++)
                 {
                     int mergedRow = newRows[i][row];
                     if (mergedRow >= 0 && Keys.TryGet(id, contents.Keys[mergedRow], out RowLocation at) && at == new RowLocation(inputs[i].FileNumber, row))
                     {
-                        Keys.Upsert(id, contents.Keys[mergedRow], new RowLocation(fileNumber, mergedRow));
+                        if (deletedSince.Contains(mergedRow))
+                        {
+                            Keys.Delete(id, contents.Keys[mergedRow]);
+                        }
+                        else
+                        {
+                            Keys.Upsert(id, contents.Keys[mergedRow], new RowLocation(fileNumber, mergedRow));
+                        }
                     }
                 }
             }

@@ -37,6 +37,12 @@ public sealed partial class HammingDatabase
         long ticket;
         long sequence;
         LogWriter log;
+        if (reportExisted)
+        {
+            // A damaged key index entry for the key is refused before anything is logged (the answer
+            // itself is decided when the delete is applied, in log order).
+            FindSealed(collection, entries[0].Key);
+        }
         lock (_writeGate)
         {
             ThrowIfUnusable();
@@ -75,6 +81,7 @@ public sealed partial class HammingDatabase
             }
             catch (Exception e)
             {
+                // Logged but not (wholly) applied: memory is behind the log. Stop; a reopen replays it.
                 _failure ??= e;
                 Monitor.PulseAll(_applyGate);
                 throw;
@@ -149,7 +156,12 @@ public sealed partial class HammingDatabase
         }
     }
 
-    /// <summary>The segment (index in the list) and row of <paramref name="key"/>'s live sealed row, if any.</summary>
+    /// <summary>
+    /// The segment (index in the list) and row of <paramref name="key"/>'s live sealed row, if any. The
+    /// key index is not trusted blindly (FASTER's pages carry no checksum of ours): the key stored at
+    /// the row it names must be <paramref name="key"/> (one key block decoded).
+    /// </summary>
+    /// <exception cref="CorruptionException">The key index points the key at a row that does not exist or holds another key.</exception>
     internal (int Index, int Row)? FindSealed(CollectionRuntime collection, byte[] key)
     {
         ImmutableArray<SegmentView> segments = collection.Segments;
@@ -159,13 +171,31 @@ public sealed partial class HammingDatabase
         }
         for (int i = 0; i < segments.Length; i++)
         {
-            if (segments[i].FileNumber == location.Segment)
+            SegmentView segment = segments[i];
+            if (segment.FileNumber != location.Segment)
             {
-                return segments[i].IsLive(location.Row) ? (i, location.Row) : null;
+                continue;
             }
+            if ((uint)location.Row >= (uint)segment.Reader.Rows)
+            {
+                throw KeyIndexDamaged(collection, key, location, $"which has {segment.Reader.Rows} rows");
+            }
+            if (!segment.IsLive(location.Row))
+            {
+                return null;
+            }
+            if (!segment.Reader.KeyEquals(location.Row, key))
+            {
+                throw KeyIndexDamaged(collection, key, location, "which holds another key");
+            }
+            return (i, location.Row);
         }
         return null;
     }
+
+    private CorruptionException KeyIndexDamaged(CollectionRuntime collection, byte[] key, RowLocation location, string what) =>
+        new(_keyIndexLocation, -1, $"the key index points key 0x{Convert.ToHexString(key)} of collection '{collection.Definition.Name}' at row {location.Row} of segment {location.Segment}, {what}. " +
+            "The index is damaged: remove it and the next open rebuilds it from the segments.");
 
     // The seal: new segments and deletion bitmaps are written first, then a new log, then the manifest
     // switch commits it all at once; only then are the key index and the in-memory state moved on.

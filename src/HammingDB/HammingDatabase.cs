@@ -30,6 +30,7 @@ public sealed partial class HammingDatabase : IDisposable
     private ManifestState _manifest;
     private LogWriter _log;
     private Task<IKeyIndex> _keys;
+    private string _keyIndexLocation = "key index";
     private volatile Exception? _failure;
     private long _ticketsIssued;
     private long _ticketsApplied;
@@ -150,6 +151,14 @@ public sealed partial class HammingDatabase : IDisposable
                 {
                     throw new CorruptionException(reader.Path, 0, $"the segment does not match the manifest's collection '{definition.Name}'");
                 }
+                if (deleted.DeletedRows != segment.DeletedRows)
+                {
+                    throw segment.DeletionVersion > 0
+                        ? new CorruptionException(System.IO.Path.Combine(_directory, FileNames.Deletions(segment.FileNumber, segment.DeletionVersion)), 24,
+                            $"the bitmap holds {deleted.DeletedRows} deleted rows; the manifest says {segment.DeletedRows}")
+                        : new CorruptionException(System.IO.Path.Combine(_directory, FileNames.Manifest), ManifestStore.HeaderBytes,
+                            $"segment {segment.FileNumber} has no deletion bitmap, yet {segment.DeletedRows} deleted rows");
+                }
                 views.Add(new SegmentView(NewHandle(segment.FileNumber, reader), deleted, segment.DeletionVersion, []));
             }
             AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), views.ToImmutable()));
@@ -161,7 +170,14 @@ public sealed partial class HammingDatabase : IDisposable
         {
             using IStorageFile file = _fs.Open(logPath, writable: false);
             contents = LogReader.Read(file);
+            // A torn tail is cut off below; damage followed by acknowledged records is not.
+            if (contents.TailProblem is not null && LogReader.FindRecordAfter(file, contents.ValidLength, IsBatchStart) is long next)
+            {
+                throw new CorruptionException(logPath, contents.ValidLength,
+                    $"{contents.TailProblem}, and a whole record follows at offset {next}: the log is damaged, not torn, and cutting it there would lose acknowledged writes");
+            }
         }
+        _keyIndexLocation = keyIndexStore.Location;
         if (contents is { Records.Count: > 0 })
         {
             // Replaying needs the index (an upsert may supersede a sealed row).
@@ -244,11 +260,23 @@ public sealed partial class HammingDatabase : IDisposable
         {
             throw new CorruptionException(logPath, record.Offset, $"a batch names collection {id}, which the manifest does not have");
         }
-        foreach (BatchEntry entry in WriteBatch.Decode(record.Payload.Span, collection.Shape, logPath, record.Offset))
+        List<BatchEntry> entries = WriteBatch.Decode(record.Payload.Span, collection.Shape, logPath, record.Offset);
+        foreach (BatchEntry entry in entries)
+        {
+            if (KeyBytes.Problem(collection.Definition.KeyKind, entry.Key) is { } problem)
+            {
+                throw new CorruptionException(logPath, record.Offset, $"a key of collection '{collection.Definition.Name}' {problem}");
+            }
+        }
+        foreach (BatchEntry entry in entries)
         {
             ApplyEntry(collection, entry);
         }
     }
+
+    // Whether a record found past a damaged one could be a batch of this database (before its checksum is computed).
+    private bool IsBatchStart(byte type, ReadOnlySpan<byte> payload) =>
+        WriteBatch.LooksLikeStart(type, payload) && _byId.ContainsKey(WriteBatch.PeekCollection(payload, "", 0));
 
     private void RemoveUnnamedFiles()
     {
@@ -338,7 +366,7 @@ public sealed partial class HammingDatabase : IDisposable
             {
                 DrainLocked();
                 // A clean close seals the memtables, so the next open maps segments and replays nothing.
-                if (_failure is null && _byId.Values.Any(c => c.Memtable.Rows > 0))
+                if (Options.SealOnClose && _failure is null && _byId.Values.Any(c => c.Memtable.Rows > 0))
                 {
                     SealLocked();
                 }

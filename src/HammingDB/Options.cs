@@ -23,6 +23,12 @@ public sealed record DatabaseOptions
     /// <summary>The kernel path for searches; null for <see cref="Kernels.Isa.Default"/>.</summary>
     public IsaLevel? Isa { get; init; }
 
+    /// <summary>
+    /// Whether a clean <see cref="HammingDatabase.Dispose"/> seals the memtables, so the next open
+    /// replays nothing (default). When false, close is quicker and the next open replays the log.
+    /// </summary>
+    public bool SealOnClose { get; init; } = true;
+
     /// <summary>Rows of a segment scanned between two cancellation checks (tests make it small to cross block edges).</summary>
     internal int ScanChunkRows { get; init; } = 1 << 18;
 }

@@ -42,7 +42,13 @@ internal interface IKeyIndex : IDisposable
 
     /// <summary>Makes every change so far durable, recorded as <paramref name="version"/>.</summary>
     void Checkpoint(long version);
+
+    /// <summary>Every entry (not the reserved version entry), in no particular order; for verification. Not to be run beside writes.</summary>
+    IEnumerable<KeyIndexEntry> Entries();
 }
+
+/// <summary>One entry of a key index: a collection's encoded key and the row it points at.</summary>
+internal readonly record struct KeyIndexEntry(uint Collection, byte[] Key, RowLocation Location);
 
 /// <summary>
 /// The key index on Microsoft.FASTER.Core: one FasterKV keyed by (collection id, big-endian) +
@@ -153,6 +159,61 @@ internal sealed class FasterKeyIndex : IKeyIndex
             throw new StorageException(_settings.CheckpointDir ?? "key index", "the key index checkpoint failed.");
         }
         Version = version;
+    }
+
+    public IEnumerable<KeyIndexEntry> Entries()
+    {
+        // FASTER's own "distinct live records" iterator (session.Iterate) was seen to return an entry
+        // that does not exist (a key with another key's value) once records had newer versions after
+        // a checkpoint (2.6.5, SpanByte keys). So: scan the whole log, and keep a record only when a
+        // read of its key finds that very record (its key's latest version, not a tombstone).
+        using var session = _store.For(new SimpleFunctions<SpanByte, long>()).NewSession<SimpleFunctions<SpanByte, long>>(readCopyOptions: ReadCopyOptions.None);
+        byte[] buffer = GC.AllocateArray<byte>(MaxKeyBytes, pinned: true);
+        using IFasterScanIterator<SpanByte, long> scan = _store.Log.Scan(_store.Log.BeginAddress, _store.Log.TailAddress);
+        while (scan.GetNext(out RecordInfo info))
+        {
+            if (!info.Tombstone && LatestAt(session, scan, buffer) is { } entry)
+            {
+                yield return entry;
+            }
+        }
+    }
+
+    // The scan's record as an entry when it is its key's latest version, else null; null too for the version entry (collection 0).
+    private static KeyIndexEntry? LatestAt(ClientSession<SpanByte, long, long, long, Empty, SimpleFunctions<SpanByte, long>> session,
+        IFasterScanIterator<SpanByte, long> scan, byte[] buffer)
+    {
+        ReadOnlySpan<byte> composed = scan.GetKey().AsReadOnlySpan();
+        if (composed.Length is < 4 or > MaxKeyBytes)
+        {
+            throw new InvalidDataException($"A key-index record at address {scan.CurrentAddress} has a key of {composed.Length} bytes.");
+        }
+        uint collection = BinaryPrimitives.ReadUInt32BigEndian(composed);
+        if (collection == 0)
+        {
+            return null;
+        }
+        long address = scan.CurrentAddress;
+        composed.CopyTo(buffer);
+        var entryKey = composed[4..].ToArray();
+        SpanByte key = SpanByte.FromFixedSpan(buffer.AsSpan(0, composed.Length));
+        long input = 0, output = 0;
+        ReadOptions options = default; // the session copies no read record to the tail: addresses stay put
+        Status status = session.Read(ref key, ref input, ref output, ref options, out RecordMetadata metadata);
+        if (status.IsPending)
+        {
+            session.CompletePendingWithOutputs(out CompletedOutputIterator<SpanByte, long, long, long, Empty> outputs, wait: true);
+            using (outputs)
+            {
+                while (outputs.Next())
+                {
+                    status = outputs.Current.Status;
+                    output = outputs.Current.Output;
+                    metadata = outputs.Current.RecordMetadata;
+                }
+            }
+        }
+        return status.Found && metadata.Address == address ? new KeyIndexEntry(collection, entryKey, RowLocation.Unpack(output)) : null;
     }
 
     public void Dispose()

@@ -64,4 +64,35 @@ internal static class LogReader
         }
         return new LogContents(number, records, offset, problem);
     }
+
+    /// <summary>
+    /// Where a whole, checksummed record starts after <paramref name="from"/> (where a valid prefix
+    /// ended), or null when none does. A torn tail holds none (a record is acknowledged only once a sync
+    /// covers it and everything before it, and the writer appends one sync batch at a time), so one
+    /// found there means the log was damaged, not torn, and acknowledged records follow the damage.
+    /// Every byte offset is tried; <paramref name="plausible"/> (record type, the payload's first bytes,
+    /// at most 16) rules out most offsets before their checksum is computed.
+    /// </summary>
+    public static long? FindRecordAfter(IStorageFile file, long from, Func<byte, ReadOnlySpan<byte>, bool> plausible)
+    {
+        using MappedRegion region = file.MapReadOnly();
+        long length = region.Length;
+        for (long offset = from + 1; offset <= length - LogFormat.RecordHeaderBytes; offset++)
+        {
+            ReadOnlySpan<byte> header = region.Span(offset, LogFormat.RecordHeaderBytes);
+            byte type = header[8];
+            uint payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+            if (type == 0 || payloadLength > LogFormat.MaxPayloadBytes || payloadLength > length - offset - LogFormat.RecordHeaderBytes)
+            {
+                continue;
+            }
+            ReadOnlySpan<byte> payload = region.Span(offset + LogFormat.RecordHeaderBytes, (int)payloadLength);
+            if (plausible(type, payload[..Math.Min(16, payload.Length)])
+                && Crc32C.Append(Crc32C.Compute(header[4..]), payload) == BinaryPrimitives.ReadUInt32LittleEndian(header))
+            {
+                return offset;
+            }
+        }
+        return null;
+    }
 }

@@ -95,25 +95,33 @@ internal static class SegmentFormat
     /// <summary>The largest encoded size of a block of <paramref name="rawBytes"/> bytes.</summary>
     public static int MaxBlockBytes(int rawBytes) => BlockHeaderBytes + Math.Max(rawBytes, LZ4Codec.MaximumOutputSize(rawBytes));
 
-    /// <summary>Checks and decodes the block <paramref name="block"/> found at <paramref name="offset"/> of <paramref name="path"/>.</summary>
-    public static byte[] DecodeBlock(ReadOnlySpan<byte> block, long offset, string path)
+    /// <summary>Checks the block <paramref name="block"/> found at <paramref name="offset"/> of <paramref name="path"/>: its length and its checksum.</summary>
+    public static void CheckBlock(ReadOnlySpan<byte> block, long offset, string path)
     {
         if (block.Length < BlockHeaderBytes)
         {
             throw new CorruptionException(path, offset, "a block is shorter than its header");
         }
-        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(block);
-        int rawBytes = (int)BinaryPrimitives.ReadUInt32LittleEndian(block[4..]);
         uint storedBytes = BinaryPrimitives.ReadUInt32LittleEndian(block[8..]);
-        byte encoding = block[12];
         if (storedBytes != block.Length - BlockHeaderBytes)
         {
             throw new CorruptionException(path, offset, $"the block says {storedBytes} stored bytes but spans {block.Length - BlockHeaderBytes}");
         }
-        if (Crc32C.Compute(block[4..]) != crc)
+        if (Crc32C.Compute(block[4..]) != BinaryPrimitives.ReadUInt32LittleEndian(block))
         {
             throw new CorruptionException(path, offset, "the block checksum does not match");
         }
+    }
+
+    /// <summary>Decodes the block <paramref name="block"/> found at <paramref name="offset"/> of <paramref name="path"/>, checked first unless <paramref name="checkedBefore"/>.</summary>
+    public static byte[] DecodeBlock(ReadOnlySpan<byte> block, long offset, string path, bool checkedBefore = false)
+    {
+        if (!checkedBefore)
+        {
+            CheckBlock(block, offset, path);
+        }
+        int rawBytes = (int)BinaryPrimitives.ReadUInt32LittleEndian(block[4..]);
+        byte encoding = block[12];
         ReadOnlySpan<byte> stored = block[BlockHeaderBytes..];
         if (encoding == 0 && rawBytes == stored.Length)
         {

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using HammingDB.Kernels;
+using K4os.Compression.LZ4;
 
 namespace HammingDB.Storage.Segments;
 
@@ -17,9 +19,14 @@ internal sealed unsafe class SegmentReader : IDisposable
     private readonly long[] _keyBlocks;
     private readonly long[]? _payloadBlocks;
     private readonly long _vectorsOffset;
+    private readonly byte[] _codeChecksums;
+    private readonly byte[] _vectorChecksums;
+    private readonly int[] _keyBlockChecked;
+    private volatile DecodedBlock? _lastKeyBlock;
+    private int _lastKeyLookupBlock = -1;
 
     private SegmentReader(IStorageFile file, MappedRegion region, CodeLayout layout, int rows, KeyKind keyKind,
-        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks)
+        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums)
     {
         _file = file;
         _region = region;
@@ -30,6 +37,9 @@ internal sealed unsafe class SegmentReader : IDisposable
         _vectorsOffset = vectorsOffset;
         _keyBlocks = keyBlocks;
         _payloadBlocks = payloadBlocks;
+        _codeChecksums = codeChecksums;
+        _vectorChecksums = vectorChecksums;
+        _keyBlockChecked = new int[keyBlocks.Length - 1];
     }
 
     public string Path => _file.Path;
@@ -140,15 +150,13 @@ internal sealed unsafe class SegmentReader : IDisposable
         Require(path, metadataOffset, (payloadBlocks ?? keyBlocks)[^1] == metadataOffset, "the blocks do not end where the metadata starts");
         ReadOnlySpan<byte> vectorChecksums = metadata.Slice(at, 4 * vectorChunks);
 
+        var reader = new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorsOffset, keyBlocks, payloadBlocks,
+            codeChecksums.ToArray(), vectorChecksums.ToArray());
         if (verifyCodes)
         {
-            VerifyChunks(region, codesOffset, codesEnd - codesOffset, codeChecksums, path);
-            if (dimension > 0)
-            {
-                VerifyChunks(region, vectorsOffset, vectorBytes, vectorChecksums, path);
-            }
+            reader.VerifyChecksums(e => throw e);
         }
-        return new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorsOffset, keyBlocks, payloadBlocks);
+        return reader;
     }
 
     /// <summary>The encoded key of <paramref name="row"/>.</summary>
@@ -262,19 +270,170 @@ internal sealed unsafe class SegmentReader : IDisposable
         return MemoryMarshal.Cast<byte, float>(_region.Span(_vectorsOffset + (long)row * VectorDimension * sizeof(float), VectorDimension * sizeof(float)));
     }
 
-    /// <summary>Checks every block of keys and payloads (the codes were checked at open): what <c>hdb check</c> runs.</summary>
-    public void VerifyBlocks()
+    /// <summary>Checks every block of keys and payloads (the codes were checked at open); throws at the first damage.</summary>
+    /// <exception cref="CorruptionException">A block is damaged, or the keys are not strictly ascending.</exception>
+    public void VerifyBlocks() => Verify(e => throw e, checksums: false);
+
+    /// <summary>
+    /// Checks everything <see cref="Open"/> leaves unchecked, reporting each damage found and going on
+    /// (what <c>check</c> runs): with <paramref name="checksums"/> every code and vector checksum (each
+    /// MiB on its own) and the zero padding after codes and vectors; then every key block and payload
+    /// block, that keys ascend strictly across the segment, and each key against
+    /// <paramref name="keyProblem"/> (what is wrong with a key, or null).
+    /// </summary>
+    public void Verify(Action<CorruptionException> report, bool checksums = true, Func<ReadOnlySpan<byte>, string?>? keyProblem = null)
     {
-        for (int row = 0; row < Rows; row += SegmentFormat.RowsPerBlock)
+        if (checksums)
         {
-            int count = Math.Min(SegmentFormat.RowsPerBlock, Rows - row);
-            BlockKeys(row, count);
-            if (HasPayloads)
+            VerifyChecksums(report);
+            long codesEnd = SegmentFormat.HeaderBytes + (long)Rows * Layout.StrideBytes;
+            VerifyZeros(codesEnd, SegmentFormat.Align64(codesEnd), "the padding after the codes", report);
+            if (VectorDimension > 0)
             {
-                BlockPayloads(row, count);
+                long vectorsEnd = _vectorsOffset + (long)Rows * VectorDimension * sizeof(float);
+                VerifyZeros(vectorsEnd, SegmentFormat.Align64(vectorsEnd), "the padding after the vectors", report);
+            }
+        }
+        byte[]? previous = null;
+        for (int block = 0; block < _keyBlocks.Length - 1; block++)
+        {
+            int first = block * SegmentFormat.RowsPerBlock;
+            int count = Math.Min(SegmentFormat.RowsPerBlock, Rows - first);
+            long offset = _keyBlocks[block];
+            byte[][]? keys = null;
+            try
+            {
+                keys = BlockKeys(first, count);
+            }
+            catch (CorruptionException e)
+            {
+                report(e);
+            }
+            if (keys is null)
+            {
+                previous = null; // order is checked again from the next readable block on
+            }
+            else
+            {
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    if (previous is not null && previous.AsSpan().SequenceCompareTo(keys[i]) >= 0)
+                    {
+                        report(new CorruptionException(Path, offset, $"the key of row {first + i} does not follow the key before it (keys must ascend strictly)"));
+                    }
+                    if (keyProblem?.Invoke(keys[i]) is { } problem)
+                    {
+                        report(new CorruptionException(Path, offset, $"the key of row {first + i} {problem}"));
+                    }
+                    previous = keys[i];
+                }
+            }
+            if (_payloadBlocks is not null)
+            {
+                try
+                {
+                    BlockPayloads(first, count);
+                }
+                catch (CorruptionException e)
+                {
+                    report(e);
+                }
             }
         }
     }
+
+    /// <summary>The keys of block <paramref name="block"/> (rows from block x 4096), decoded once.</summary>
+    /// <exception cref="CorruptionException">The block is damaged.</exception>
+    public byte[][] KeysOfBlock(int block)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)block, (uint)(_keyBlocks.Length - 1), nameof(block));
+        int first = block * SegmentFormat.RowsPerBlock;
+        return BlockKeys(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first));
+    }
+
+    /// <summary>
+    /// Whether the key stored at <paramref name="row"/> is <paramref name="key"/> (what lookups through
+    /// the key index verify). Made cheap for one key at a time: a block's checksum is verified the first
+    /// time only (the mapping is read-only, as for the codes checked at open); a raw block is read in
+    /// place; an LZ4 block of fixed-width keys is decoded only up to the row; and when two lookups in a
+    /// row fall in one block (updates in key order), it is decoded whole and kept for the next ones.
+    /// </summary>
+    /// <exception cref="CorruptionException">The block is damaged.</exception>
+    public bool KeyEquals(int row, ReadOnlySpan<byte> key)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        int blockIndex = row / SegmentFormat.RowsPerBlock;
+        int index = row - blockIndex * SegmentFormat.RowsPerBlock;
+        int rowsInBlock = Math.Min(SegmentFormat.RowsPerBlock, Rows - blockIndex * SegmentFormat.RowsPerBlock);
+        long offset = _keyBlocks[blockIndex];
+        if (_lastKeyBlock is { } last && last.Index == blockIndex)
+        {
+            return KeyIn(last.Raw, index, rowsInBlock, offset).SequenceEqual(key);
+        }
+        ReadOnlySpan<byte> block = _region.Span(offset, (int)(_keyBlocks[blockIndex + 1] - offset));
+        if (Volatile.Read(ref _keyBlockChecked[blockIndex]) == 0)
+        {
+            SegmentFormat.CheckBlock(block, offset, Path);
+            Volatile.Write(ref _keyBlockChecked[blockIndex], 1);
+        }
+        int rawBytes = BinaryPrimitives.ReadInt32LittleEndian(block[4..]);
+        ReadOnlySpan<byte> stored = block[SegmentFormat.BlockHeaderBytes..];
+        if (block[12] == 0 && rawBytes == stored.Length)
+        {
+            return KeyIn(stored, index, rowsInBlock, offset).SequenceEqual(key);
+        }
+        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
+        bool run = Interlocked.Exchange(ref _lastKeyLookupBlock, blockIndex) == blockIndex;
+        if (run || fixedBytes == 0)
+        {
+            byte[] raw = SegmentFormat.DecodeBlock(block, offset, Path, checkedBefore: true);
+            if (run)
+            {
+                _lastKeyBlock = new DecodedBlock(blockIndex, raw);
+            }
+            return KeyIn(raw, index, rowsInBlock, offset).SequenceEqual(key);
+        }
+        Require(Path, offset, block[12] == 1 && rawBytes == fixedBytes * rowsInBlock, "a key block does not hold its rows' keys");
+        int needed = (index + 1) * fixedBytes;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(needed);
+        try
+        {
+            Require(Path, offset + SegmentFormat.BlockHeaderBytes, LZ4Codec.PartialDecode(stored, buffer.AsSpan(0, needed)) == needed,
+                "the LZ4 block does not decode to its stated size");
+            return buffer.AsSpan(index * fixedBytes, fixedBytes).SequenceEqual(key);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // The key at <paramref name="index"/> of a decoded key block of <paramref name="rows"/> rows.
+    private ReadOnlySpan<byte> KeyIn(ReadOnlySpan<byte> block, int index, int rows, long offset)
+    {
+        int fixedBytes = SegmentFormat.FixedKeyBytes(KeyKind);
+        if (fixedBytes > 0)
+        {
+            Require(Path, offset, block.Length == fixedBytes * rows, "a key block does not hold its rows' keys");
+            return block.Slice(index * fixedBytes, fixedBytes);
+        }
+        int at = 0;
+        for (int i = 0; ; i++)
+        {
+            Require(Path, offset, at + 2 <= block.Length, "a key block ends inside an entry");
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(block[at..]);
+            at += 2;
+            Require(Path, offset, at + length <= block.Length, "a key runs past its block");
+            if (i == index)
+            {
+                return block.Slice(at, length);
+            }
+            at += length;
+        }
+    }
+
+    /// <summary>A decoded block (never changed once made, so readers on any thread may share it).</summary>
+    private sealed record DecodedBlock(int Index, byte[] Raw);
 
     public void Dispose()
     {
@@ -304,16 +463,36 @@ internal sealed unsafe class SegmentReader : IDisposable
         return offsets;
     }
 
-    private static void VerifyChunks(MappedRegion region, long offset, long length, ReadOnlySpan<byte> checksums, string path)
+    // Every code and vector checksum, each MiB on its own.
+    private void VerifyChecksums(Action<CorruptionException> report)
+    {
+        VerifyChunks(SegmentFormat.HeaderBytes, (long)Rows * Layout.StrideBytes, _codeChecksums, "codes", report);
+        if (VectorDimension > 0)
+        {
+            VerifyChunks(_vectorsOffset, (long)Rows * VectorDimension * sizeof(float), _vectorChecksums, "vectors", report);
+        }
+    }
+
+    private void VerifyChunks(long offset, long length, ReadOnlySpan<byte> checksums, string what, Action<CorruptionException> report)
     {
         for (int chunk = 0; chunk * (long)SegmentFormat.ChecksumChunkBytes < length; chunk++)
         {
             long start = offset + chunk * (long)SegmentFormat.ChecksumChunkBytes;
             int size = (int)Math.Min(SegmentFormat.ChecksumChunkBytes, offset + length - start);
-            if (Crc32C.Compute(region.Span(start, size)) != BinaryPrimitives.ReadUInt32LittleEndian(checksums[(4 * chunk)..]))
+            if (Crc32C.Compute(_region.Span(start, size)) != BinaryPrimitives.ReadUInt32LittleEndian(checksums[(4 * chunk)..]))
             {
-                throw new CorruptionException(path, start, $"the checksum of the MiB at {start} does not match");
+                report(new CorruptionException(Path, start, $"the checksum of the MiB of {what} at {start} does not match"));
             }
+        }
+    }
+
+    private void VerifyZeros(long start, long end, string what, Action<CorruptionException> report)
+    {
+        ReadOnlySpan<byte> bytes = _region.Span(start, (int)(end - start));
+        int at = bytes.IndexOfAnyExcept((byte)0);
+        if (at >= 0)
+        {
+            report(new CorruptionException(Path, start + at, $"{what} is not zero"));
         }
     }
 

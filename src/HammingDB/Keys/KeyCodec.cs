@@ -83,3 +83,18 @@ internal readonly struct GuidCodec : IKeyCodec<Guid>
 
     public static Guid Decode(ReadOnlySpan<byte> bytes) => new(bytes, bigEndian: true);
 }
+
+/// <summary>Whether stored bytes are a key of a kind: what recovery and <c>check</c> verify in keys read back.</summary>
+internal static class KeyBytes
+{
+    /// <summary>What is wrong with <paramref name="key"/> as a <paramref name="kind"/> key, or null when nothing is.</summary>
+    public static string? Problem(KeyKind kind, ReadOnlySpan<byte> key) => kind switch
+    {
+        KeyKind.UInt64 or KeyKind.Guid when key.Length != SegmentFormat.FixedKeyBytes(kind) =>
+            $"is {key.Length} bytes; a {kind} key is {SegmentFormat.FixedKeyBytes(kind)}",
+        KeyKind.String when key.Length > SegmentFormat.MaxStringKeyBytes => $"is {key.Length} bytes; a string key is at most {SegmentFormat.MaxStringKeyBytes}",
+        KeyKind.String when !System.Text.Unicode.Utf8.IsValid(key) => "is not valid UTF-8",
+        KeyKind.UInt64 or KeyKind.Guid or KeyKind.String => null,
+        _ => $"has key kind {(uint)kind}, which is unknown",
+    };
+}

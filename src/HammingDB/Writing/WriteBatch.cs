@@ -114,6 +114,10 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
     public static uint PeekCollection(ReadOnlySpan<byte> payload, string path, long offset) =>
         payload.Length >= 8 ? BinaryPrimitives.ReadUInt32LittleEndian(payload) : throw new CorruptionException(path, offset, "a batch record is shorter than its header");
 
+    /// <summary>Whether a record of <paramref name="type"/> whose payload starts with <paramref name="start"/> (at least 8 bytes of it) could be a batch.</summary>
+    public static bool LooksLikeStart(byte type, ReadOnlySpan<byte> start) =>
+        type == RecordType && start.Length >= 8 && BinaryPrimitives.ReadUInt32LittleEndian(start) != 0 && BinaryPrimitives.ReadUInt32LittleEndian(start[4..]) != 0;
+
     /// <summary>Decodes a batch read from the log at <paramref name="offset"/> of <paramref name="path"/>.</summary>
     /// <exception cref="CorruptionException">The record passed its checksum yet does not parse: damage, reported with its place.</exception>
     public static List<BatchEntry> Decode(ReadOnlySpan<byte> payload, CollectionShape shape, string path, long offset)

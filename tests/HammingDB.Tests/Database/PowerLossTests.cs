@@ -77,6 +77,9 @@ public class PowerLossTests(ITestOutputHelper output)
             }
             fs.Disarm();
             fs.Crash(new Random(seed));
+            // What a crash leaves (torn log tail, files of an unfinished step) is never damage to Check.
+            CheckReport report = HammingDatabase.Check(fs, Dir, keyIndexes);
+            Assert.True(report.Ok, $"seed {seed} ({kind} #{failAt}): {string.Join("; ", report.Problems)}");
 
             using (HammingDatabase reopened = HammingDatabase.Open(fs, Dir, options, keyIndexes))
             {

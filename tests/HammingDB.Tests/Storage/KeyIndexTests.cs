@@ -82,6 +82,74 @@ public sealed class KeyIndexTests : IDisposable
     }
 
     [Fact]
+    public void Entries_are_the_live_entries_before_and_after_recovery_and_the_copy_changes_nothing()
+    {
+        var model = new Dictionary<(uint, string), RowLocation>();
+        using (FasterKeyIndex index = FasterKeyIndex.CreateEmpty(_dir))
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                uint collection = (uint)(1 + i % 3);
+                index.Upsert(collection, Key(i), new RowLocation(1 + i % 5, i));
+                model[(collection, $"key-{i}")] = new RowLocation(1 + i % 5, i);
+            }
+            for (int i = 0; i < 3000; i += 7)
+            {
+                uint collection = (uint)(1 + i % 3);
+                index.Delete(collection, Key(i));
+                model.Remove((collection, $"key-{i}"));
+            }
+            index.Upsert(2, Key(1), new RowLocation(9, 9));
+            model[(2, "key-1")] = new RowLocation(9, 9);
+            index.Checkpoint(3);
+            // After a fold-over checkpoint the records are read-only: changes append new versions and tombstones.
+            for (int i = 1; i < 3000; i += 11)
+            {
+                uint collection = (uint)(1 + i % 3);
+                if (i % 2 == 0)
+                {
+                    index.Delete(collection, Key(i));
+                    model.Remove((collection, $"key-{i}"));
+                }
+                else
+                {
+                    index.Upsert(collection, Key(i), new RowLocation(8, i));
+                    model[(collection, $"key-{i}")] = new RowLocation(8, i);
+                }
+            }
+            index.Checkpoint(4);
+            AssertEntries(index);
+        }
+        using (FasterKeyIndex reopened = FasterKeyIndex.Open(_dir))
+        {
+            AssertEntries(reopened);
+        }
+        Dictionary<string, byte[]> before = Snapshot(_dir);
+        using (IKeyIndex? copy = new FasterKeyIndexStore(_dir).OpenCopy())
+        {
+            Assert.NotNull(copy);
+            Assert.Equal(4, copy.Version);
+            AssertEntries(copy);
+            copy.Upsert(1, Key(1), new RowLocation(1, 1));
+            copy.Checkpoint(5);
+        }
+        Dictionary<string, byte[]> after = Snapshot(_dir);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        Assert.All(before, e => Assert.True(e.Value.AsSpan().SequenceEqual(after[e.Key]), $"{e.Key} changed"));
+        Assert.Null(new FasterKeyIndexStore(_dir + "-absent").OpenCopy());
+
+        void AssertEntries(IKeyIndex index)
+        {
+            var seen = index.Entries().ToDictionary(e => (e.Collection, Encoding.UTF8.GetString(e.Key)), e => e.Location);
+            Assert.Equal(model.Count, seen.Count); // the version entry (collection 0) is not listed
+            Assert.All(model, e => Assert.Equal(e.Value, seen[e.Key]));
+        }
+    }
+
+    private static Dictionary<string, byte[]> Snapshot(string directory) =>
+        Directory.GetFiles(directory, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(directory, f), File.ReadAllBytes);
+
+    [Fact]
     public void Locations_pack_and_unpack()
     {
         foreach (var location in new[] { new RowLocation(1, 0), new RowLocation(uint.MaxValue, int.MaxValue), new RowLocation(123456, 7) })

@@ -111,7 +111,40 @@ public class LogTests(ITestOutputHelper output)
                 Assert.Equal(Payload(i + 3), contents.Records[i].Payload.ToArray());
             }
             Assert.NotNull(contents.TailProblem);
+            // Damage before the last record is told from a torn tail: the next whole record is found.
+            long? next = LogReader.FindRecordAfter(file, contents.ValidLength, (_, _) => true);
+            Assert.Equal(damagedRecord < 2 ? offsets[damagedRecord + 1] : null, next);
         }
+    }
+
+    [Fact]
+    public void No_whole_record_follows_a_torn_tail_and_the_filter_is_asked_first()
+    {
+        var fs = new MemoryFileSystem();
+        using (LogWriter writer = LogWriter.Create(fs, Dir, 1))
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                writer.Append(1, Payload(i + 20));
+            }
+        }
+        byte[] whole = fs.ReadAllBytes(LogPath(1));
+        for (int cut = LogFormat.HeaderBytes; cut < whole.Length; cut++)
+        {
+            fs.Replace(LogPath(1), whole[..cut]);
+            using IStorageFile file = fs.Open(LogPath(1), writable: false);
+            LogContents contents = LogReader.Read(file);
+            Assert.Null(LogReader.FindRecordAfter(file, contents.ValidLength, (_, _) => true));
+        }
+        // Zero the second record's type: the third is found, unless the filter rules out its type.
+        byte[] damaged = whole.ToArray();
+        long second = LogFormat.HeaderBytes + LogFormat.RecordHeaderBytes + Payload(20).Length;
+        damaged[second + 8] = 0;
+        fs.Replace(LogPath(1), damaged);
+        using IStorageFile damagedFile = fs.Open(LogPath(1), writable: false);
+        Assert.Equal(second, LogReader.Read(damagedFile).ValidLength);
+        Assert.Equal(second + LogFormat.RecordHeaderBytes + Payload(21).Length, LogReader.FindRecordAfter(damagedFile, second, (type, start) => type == 1 && start.StartsWith("record 22"u8)));
+        Assert.Null(LogReader.FindRecordAfter(damagedFile, second, (type, _) => type == 2));
     }
 
     [Fact]

@@ -163,6 +163,110 @@ public class SegmentTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Verify_reports_every_single_bit_flip_open_lets_through_padding_included()
+    {
+        SegmentContents contents = Contents(11, 64, 5, KeyKind.String, payloads: true, dimension: 2);
+        var fs = new MemoryFileSystem();
+        SegmentWriter.Write(fs, Dir, Name, contents);
+        byte[] whole = fs.ReadAllBytes(SegmentPath);
+        int atOpen = 0, byVerify = 0;
+        for (int bit = 0; bit < whole.Length * 8; bit++)
+        {
+            byte[] damaged = whole.ToArray();
+            damaged[bit / 8] ^= (byte)(1 << (bit % 8));
+            fs.Replace(SegmentPath, damaged);
+            SegmentReader reader;
+            try
+            {
+                reader = SegmentReader.Open(fs, SegmentPath, verifyCodes: false);
+            }
+            catch (CorruptionException)
+            {
+                atOpen++;
+                continue;
+            }
+            using (reader)
+            {
+                var found = new List<CorruptionException>();
+                reader.Verify(found.Add);
+                Assert.True(found.Count > 0, $"bit {bit} (byte {bit / 8}) flipped and nothing reported");
+                Assert.All(found, e => Assert.Equal(SegmentPath, e.FilePath));
+                Assert.Contains(found, e => e.Offset <= bit / 8);
+                byVerify++;
+            }
+        }
+        output.WriteLine($"{atOpen} flips caught at open, {byVerify} by Verify");
+        Assert.True(byVerify >= 8 * 48, "the padding, codes, vectors and blocks are left to Verify");
+    }
+
+    [Fact]
+    public void Verify_goes_on_after_each_damage_and_checks_key_order_and_keys()
+    {
+        const int rows = 3 * SegmentFormat.RowsPerBlock - 7; // three key blocks, padding after the codes
+        SegmentContents contents = Contents(21, 64, rows, KeyKind.Guid, payloads: true, dimension: 0);
+        var fs = new MemoryFileSystem();
+        SegmentWriter.Write(fs, Dir, Name, contents);
+        byte[] bytes = fs.ReadAllBytes(SegmentPath);
+        long codesEnd = SegmentFormat.HeaderBytes + rows * 8L;
+        int keyBlock = (int)SegmentFormat.Align64(codesEnd);
+        Assert.Equal(0, bytes[keyBlock + 12]); // random GUIDs are stored raw
+        // Swap the keys of rows 1 and 2 and fix the block's checksum: only the order check can tell.
+        Span<byte> keys = bytes.AsSpan(keyBlock + SegmentFormat.BlockHeaderBytes);
+        byte[] row1 = keys.Slice(16, 16).ToArray();
+        keys.Slice(32, 16).CopyTo(keys.Slice(16, 16));
+        row1.CopyTo(keys.Slice(32, 16));
+        int stored = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(keyBlock + 8));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(keyBlock), Crc32C.Compute(bytes.AsSpan(keyBlock + 4, SegmentFormat.BlockHeaderBytes - 4 + stored)));
+        int secondBlock = keyBlock + SegmentFormat.BlockHeaderBytes + stored;
+        bytes[secondBlock + SegmentFormat.BlockHeaderBytes + 5] ^= 1; // the second key block
+        bytes[SegmentFormat.HeaderBytes + 8 * 100] ^= 4;            // a code
+        bytes[codesEnd + 3] = 0x80;                                 // padding after the codes
+        bytes[^(SegmentFormat.FooterBytes + 200)] ^= 2;             // the last payload block (the metadata before the footer is 68 bytes)
+        fs.Replace(SegmentPath, bytes);
+
+        using SegmentReader reader = SegmentReader.Open(fs, SegmentPath, verifyCodes: false);
+        var found = new List<CorruptionException>();
+        reader.Verify(found.Add, keyProblem: key => key[0] == contents.Keys[^1][0] ? "is the last key's first byte" : null);
+        foreach (CorruptionException e in found)
+        {
+            output.WriteLine($"{e.Offset}: {e.Reason}");
+        }
+        Assert.Contains(found, e => e.Offset == SegmentFormat.HeaderBytes && e.Reason.Contains("MiB of codes", StringComparison.Ordinal));
+        Assert.Contains(found, e => e.Offset == codesEnd + 3 && e.Reason.Contains("padding", StringComparison.Ordinal));
+        Assert.Contains(found, e => e.Offset == keyBlock && e.Reason.Contains("row 2 does not follow", StringComparison.Ordinal));
+        Assert.Contains(found, e => e.Offset == secondBlock && e.Reason.Contains("block checksum", StringComparison.Ordinal));
+        Assert.Contains(found, e => e.Reason.Contains("is the last key's first byte", StringComparison.Ordinal));
+        Assert.Single(found, e => e.Offset > secondBlock && e.Reason.Contains("block checksum", StringComparison.Ordinal)); // the payload block
+        Assert.Throws<CorruptionException>(reader.VerifyBlocks);
+    }
+
+    [Fact]
+    public void KeyEquals_compares_the_stored_key_without_copying_keys()
+    {
+        foreach (KeyKind kind in new[] { KeyKind.UInt64, KeyKind.String, KeyKind.Guid })
+        {
+            SegmentContents contents = Contents(31, 64, 5000, kind, payloads: false, dimension: 0);
+            var fs = new MemoryFileSystem();
+            SegmentWriter.Write(fs, Dir, Name, contents);
+            using SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
+            // Lone lookups (decoded up to the row, or read in place), runs in one block (decoded whole, kept), and both again.
+            foreach (int row in new[] { 4999, 0, 4096, 1, 4095, 4097, 4998, 4999, 2 })
+            {
+                Assert.True(reader.KeyEquals(row, contents.Keys[row]), $"{kind} row {row}");
+                Assert.False(reader.KeyEquals(row, contents.Keys[(row + 1) % 5000]));
+                Assert.False(reader.KeyEquals(row, contents.Keys[row].AsSpan(1)));
+            }
+            // A damaged key block is caught at its first lookup.
+            byte[] bytes = fs.ReadAllBytes(SegmentPath);
+            bytes[SegmentFormat.Align64(SegmentFormat.HeaderBytes + 5000 * 8L) + SegmentFormat.BlockHeaderBytes + 3] ^= 1;
+            fs.Replace(SegmentPath, bytes);
+            using SegmentReader damaged = SegmentReader.Open(fs, SegmentPath);
+            Assert.Throws<CorruptionException>(() => damaged.KeyEquals(7, contents.Keys[7]));
+            Assert.True(damaged.KeyEquals(4500, contents.Keys[4500]));
+        }
+    }
+
+    [Fact]
     public void A_segment_on_disk_is_mapped_for_the_kernels()
     {
         string dir = Directory.CreateTempSubdirectory("hdb-seg-").FullName;
