@@ -67,11 +67,13 @@ internal static class LogReader
 
     /// <summary>
     /// Where a whole, checksummed record starts after <paramref name="from"/> (where a valid prefix
-    /// ended), or null when none does. A torn tail holds none (a record is acknowledged only once a sync
-    /// covers it and everything before it, and the writer appends one sync batch at a time), so one
-    /// found there means the log was damaged, not torn, and acknowledged records follow the damage.
-    /// Every byte offset is tried; <paramref name="plausible"/> (record type, the payload's first bytes,
-    /// at most 16) rules out most offsets before their checksum is computed.
+    /// ended) that proves the bytes at <paramref name="from"/> were synced - its <c>synced</c> field
+    /// is past <paramref name="from"/> - or null when none does. A torn tail holds none: a record
+    /// queued after the bad one was synced would say so, and records of the last, unsynced write may
+    /// survive a crash out of order but say nothing past it. So one found means the log is damaged,
+    /// not torn, and acknowledged records follow the damage. Every byte offset is tried;
+    /// <paramref name="plausible"/> (record type, the payload's first bytes, at most 16) rules out
+    /// most offsets before their checksum is computed.
     /// </summary>
     public static long? FindRecordAfter(IStorageFile file, long from, Func<byte, ReadOnlySpan<byte>, bool> plausible)
     {
@@ -82,7 +84,9 @@ internal static class LogReader
             ReadOnlySpan<byte> header = region.Span(offset, LogFormat.RecordHeaderBytes);
             byte type = header[8];
             uint payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-            if (type == 0 || payloadLength > LogFormat.MaxPayloadBytes || payloadLength > length - offset - LogFormat.RecordHeaderBytes)
+            ulong synced = BinaryPrimitives.ReadUInt64LittleEndian(header[9..]);
+            if (type == 0 || synced <= (ulong)from || synced > (ulong)offset
+                || payloadLength > LogFormat.MaxPayloadBytes || payloadLength > length - offset - LogFormat.RecordHeaderBytes)
             {
                 continue;
             }

@@ -106,7 +106,7 @@ internal sealed class LogWriter : IDisposable
         lock (_gate)
         {
             ThrowIfStopped();
-            LogFormat.WriteRecord(_pending, type, payload);
+            LogFormat.WriteRecord(_pending, type, payload, _length);
             return ++_appended;
         }
     }

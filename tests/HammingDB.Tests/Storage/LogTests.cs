@@ -22,12 +22,13 @@ public class LogTests(ITestOutputHelper output)
             writer.Append(1, "abc"u8);
             writer.Append(2, []);
         }
-        // header: magic, version 1, reserved, number 7, reserved, CRC-32C of bytes 0..27;
-        // records: CRC-32C of (length, type, payload), length, type, payload.
+        // header: magic, version 2, reserved, number 7, reserved, CRC-32C of bytes 0..27;
+        // records: CRC-32C of (length, type, synced, payload), length, type, synced, payload.
+        // synced: 32 (the header) when the first was queued, 52 (the first record too) for the second.
         const string expected =
-            "4844425741 4c4f47 01000000 00000000 0700000000000000 00000000 f7a0e4fc" +
-            "960306dc 03000000 01 616263" +
-            "c20649a4 00000000 02";
+            "4844425741 4c4f47 02000000 00000000 0700000000000000 00000000 30b820a5" +
+            "36c8f78d 03000000 01 2000000000000000 616263" +
+            "c591a1f9 00000000 02 3400000000000000";
         string actual = Convert.ToHexString(fs.ReadAllBytes(LogPath(7))).ToLowerInvariant();
         output.WriteLine(actual);
         Assert.Equal(expected.Replace(" ", "", StringComparison.Ordinal), actual);
@@ -114,6 +115,40 @@ public class LogTests(ITestOutputHelper output)
             // Damage before the last record is told from a torn tail: the next whole record is found.
             long? next = LogReader.FindRecordAfter(file, contents.ValidLength, (_, _) => true);
             Assert.Equal(damagedRecord < 2 ? offsets[damagedRecord + 1] : null, next);
+        }
+    }
+
+    [Fact]
+    public void Whole_records_of_the_same_unsynced_group_after_a_bad_one_are_a_torn_tail_and_a_later_group_proves_damage()
+    {
+        var fs = new MemoryFileSystem();
+        byte[] oneGroup;
+        using (LogWriter writer = LogWriter.Create(fs, Dir, 1))
+        {
+            // Three records queued before any flush: one write, one sync (group commit).
+            writer.Enqueue(1, Payload(30));
+            writer.Enqueue(1, Payload(31));
+            writer.WaitDurable(writer.Enqueue(1, Payload(32)));
+            Assert.Equal(1, writer.Syncs);
+            oneGroup = fs.ReadAllBytes(LogPath(1));
+            writer.Append(1, Payload(33));
+        }
+        byte[] twoGroups = fs.ReadAllBytes(LogPath(1));
+        long first = LogFormat.HeaderBytes;
+        long second = first + LogFormat.RecordHeaderBytes + Payload(30).Length;
+        foreach ((byte[] log, bool damage) in new[] { (oneGroup, false), (twoGroups, true) })
+        {
+            // The second record's payload is lost (a crash kept a later page of the write, not this one).
+            byte[] bytes = log.ToArray();
+            bytes[second + LogFormat.RecordHeaderBytes] ^= 0xFF;
+            fs.Replace(LogPath(1), bytes);
+            using IStorageFile file = fs.Open(LogPath(1), writable: false);
+            LogContents contents = LogReader.Read(file);
+            Assert.Equal(second, contents.ValidLength);
+            long? proof = LogReader.FindRecordAfter(file, contents.ValidLength, (_, _) => true);
+            // One group: the third record is whole but was queued with the second, unsynced: a torn tail.
+            // Two groups: the fourth was queued after the first group was synced: damage.
+            Assert.Equal(damage, proof is not null);
         }
     }
 
