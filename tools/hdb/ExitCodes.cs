@@ -12,8 +12,11 @@ internal static class ExitCodes
     /// <summary>Usage error or bad input: the message names the option, file, line or offset and what is wrong.</summary>
     public const int BadInput = 2;
 
-    /// <summary>A file could not be read or written (missing, permission, I/O error).</summary>
+    /// <summary>A file could not be read or written (missing, permission, I/O error), or is damaged, or the database is locked by a writer.</summary>
     public const int StorageError = 3;
+
+    /// <summary><c>hdb check</c> found damage (each problem is printed with its file and offset).</summary>
+    public const int Damaged = 4;
 }
 
 /// <summary>Bad input from the user: reported with exit code 2 and nothing else printed.</summary>

@@ -94,6 +94,7 @@ internal static class Program
         root.Subcommands.Add(StatsCommand.Build(context));
         root.Subcommands.Add(CompactCommand.Build(context));
         root.Subcommands.Add(ExportCommand.Build(context));
+        root.Subcommands.Add(CheckCommand.Build(context));
         return root;
     }
 }
