@@ -93,6 +93,9 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
 
     public ImmutableArray<SegmentView> Segments { get; set; } = segments;
 
+    /// <summary>While a compaction commit moves key-index entries: where the rows of its inputs went.</summary>
+    public volatile CompactionMoves? Moving;
+
     /// <summary>Guards the pair (segments, memtable), which the writer swaps together at a seal.</summary>
     public object Gate { get; } = new();
 
@@ -130,3 +133,6 @@ internal sealed class ViewLease(ImmutableArray<SegmentView> segments, MemtableSn
         }
     }
 }
+
+/// <summary>The row map of a compaction being committed: input segment file number -> merged row of each input row (-1: dropped).</summary>
+internal sealed record CompactionMoves(long MergedFileNumber, Dictionary<long, int[]> NewRows);

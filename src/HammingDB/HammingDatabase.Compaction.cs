@@ -15,6 +15,9 @@ public sealed partial class HammingDatabase
     /// <summary>Test seam: runs between a compaction's merge and its commit (writes made here happen "during" the merge).</summary>
     internal Action? AfterCompactionMerge { get; set; }
 
+    /// <summary>Test seam: runs during a compaction commit, after the segments are swapped and before the key-index entries move.</summary>
+    internal Action? BeforeCompactionIndexMoves { get; set; }
+
     /// <summary>
     /// Merges every collection's segments into one, dropping deleted and superseded rows. Searches go
     /// on meanwhile on the segments they started with; writers wait only for the short commit.
@@ -272,6 +275,15 @@ public sealed partial class HammingDatabase
         try
         {
             _manifest = manifest;
+            // Searches see the merged segment at once; until the index entries have moved, a lookup that
+            // finds an input row is translated through the merge's row map (FindSealed).
+            var merged = new SegmentView(NewHandle(fileNumber, reader), deleted, deletionVersion, []);
+            collection.Moving = new CompactionMoves(fileNumber, inputs.Select((s, i) => (s.FileNumber, newRows[i])).ToDictionary(e => e.FileNumber, e => e.Item2));
+            lock (collection.Gate)
+            {
+                collection.Segments = [.. collection.Segments.Where(s => !inputNumbers.Contains(s.FileNumber)), merged];
+            }
+            BeforeCompactionIndexMoves?.Invoke();
             for (int i = 0; i < inputs.Count; i++)
             {
                 // Only entries still pointing at a merged input row move: a key written again meanwhile
@@ -308,11 +320,7 @@ public sealed partial class HammingDatabase
                 }
             }
             Keys.Checkpoint(manifest.Version);
-            var merged = new SegmentView(NewHandle(fileNumber, reader), deleted, deletionVersion, []);
-            lock (collection.Gate)
-            {
-                collection.Segments = [.. collection.Segments.Where(s => !inputNumbers.Contains(s.FileNumber)), merged];
-            }
+            collection.Moving = null;
             foreach (SegmentView input in inputs)
             {
                 _retired[input.Handle] = true;

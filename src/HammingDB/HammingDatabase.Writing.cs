@@ -169,6 +169,15 @@ public sealed partial class HammingDatabase
         {
             return null;
         }
+        if (collection.Moving is { } moving && moving.NewRows.TryGetValue(location.Segment, out int[]? newRows) && !segments.Any(s => s.FileNumber == location.Segment))
+        {
+            // A compaction commit has swapped the segments but not yet moved this entry.
+            if ((uint)location.Row >= (uint)newRows.Length || newRows[location.Row] < 0)
+            {
+                return null;
+            }
+            location = new RowLocation(moving.MergedFileNumber, newRows[location.Row]);
+        }
         for (int i = 0; i < segments.Length; i++)
         {
             SegmentView segment = segments[i];

@@ -70,8 +70,8 @@ internal sealed class FasterKeyIndex : IKeyIndex
         {
             TryRecoverLatest = recover,
             RemoveOutdatedCheckpoints = true,
-            IndexSize = 1L << 22,
-            MemorySize = 1L << 28,
+            IndexSize = 1L << 25,
+            MemorySize = 1L << 31,
             PageSize = 1L << 22,
         };
         _store = new FasterKV<SpanByte, long>(_settings);

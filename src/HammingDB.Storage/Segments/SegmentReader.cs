@@ -22,6 +22,8 @@ internal sealed unsafe class SegmentReader : IDisposable
     private readonly byte[] _codeChecksums;
     private readonly byte[] _vectorChecksums;
     private readonly int[] _keyBlockChecked;
+    private readonly byte[]?[] _decodedKeyBlocks;
+    private long _decodedKeyBytes;
     private volatile DecodedBlock? _lastKeyBlock;
     private int _lastKeyLookupBlock = -1;
 
@@ -40,6 +42,7 @@ internal sealed unsafe class SegmentReader : IDisposable
         _codeChecksums = codeChecksums;
         _vectorChecksums = vectorChecksums;
         _keyBlockChecked = new int[keyBlocks.Length - 1];
+        _decodedKeyBlocks = new byte[keyBlocks.Length - 1][];
     }
 
     public string Path => _file.Path;
@@ -159,12 +162,39 @@ internal sealed unsafe class SegmentReader : IDisposable
         return reader;
     }
 
+    /// <summary>Decoded key blocks are kept (up to this many bytes per segment) for the key fetches of searches.</summary>
+    public const long KeyCacheBytes = 128L << 20;
+
     /// <summary>The encoded key of <paramref name="row"/>.</summary>
     public byte[] GetKey(int row)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
-        int first = row / SegmentFormat.RowsPerBlock * SegmentFormat.RowsPerBlock;
-        return BlockKeys(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first))[row - first];
+        (int, byte[]?) last = (-1, null);
+        return KeyAt(row, ref last).ToArray();
+    }
+
+    // The key of a row in its decoded block: from the cache, the caller's last block, or decoded (and
+    // cached while the budget lasts).
+    private ReadOnlySpan<byte> KeyAt(int row, ref (int Index, byte[]? Raw) last)
+    {
+        int blockIndex = row / SegmentFormat.RowsPerBlock;
+        int first = blockIndex * SegmentFormat.RowsPerBlock;
+        long offset = _keyBlocks[blockIndex];
+        byte[]? raw = Volatile.Read(ref _decodedKeyBlocks[blockIndex]) ?? (last.Index == blockIndex ? last.Raw : null);
+        if (raw is null)
+        {
+            raw = SegmentFormat.DecodeBlock(_region.Span(offset, (int)(_keyBlocks[blockIndex + 1] - offset)), offset, Path);
+            if (Interlocked.Add(ref _decodedKeyBytes, raw.Length) <= KeyCacheBytes)
+            {
+                Volatile.Write(ref _decodedKeyBlocks[blockIndex], raw);
+            }
+            else
+            {
+                Interlocked.Add(ref _decodedKeyBytes, -raw.Length);
+            }
+            last = (blockIndex, raw);
+        }
+        return KeyIn(raw, row - first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first), offset);
     }
 
     /// <summary>Every key in row order, decoding each block once (rebuilds, verification).</summary>
@@ -180,18 +210,15 @@ internal sealed unsafe class SegmentReader : IDisposable
         }
     }
 
-    /// <summary>The keys of <paramref name="rows"/> (any order), decoding each block they touch once.</summary>
+    /// <summary>The keys of <paramref name="rows"/> (any order); each block they touch is decoded once and kept while the cache budget lasts.</summary>
     public byte[][] GetKeys(IReadOnlyList<int> rows)
     {
         var keys = new byte[rows.Count][];
-        foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i] / SegmentFormat.RowsPerBlock))
+        (int, byte[]?) last = (-1, null);
+        for (int i = 0; i < rows.Count; i++)
         {
-            int first = group.Key * SegmentFormat.RowsPerBlock;
-            byte[][] block = BlockKeys(first, Math.Min(SegmentFormat.RowsPerBlock, Rows - first));
-            foreach (int i in group)
-            {
-                keys[i] = block[rows[i] - first];
-            }
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)rows[i], (uint)Rows, nameof(rows));
+            keys[i] = KeyAt(rows[i], ref last).ToArray();
         }
         return keys;
     }
@@ -366,6 +393,10 @@ internal sealed unsafe class SegmentReader : IDisposable
         int index = row - blockIndex * SegmentFormat.RowsPerBlock;
         int rowsInBlock = Math.Min(SegmentFormat.RowsPerBlock, Rows - blockIndex * SegmentFormat.RowsPerBlock);
         long offset = _keyBlocks[blockIndex];
+        if (Volatile.Read(ref _decodedKeyBlocks[blockIndex]) is { } cached)
+        {
+            return KeyIn(cached, index, rowsInBlock, offset).SequenceEqual(key);
+        }
         if (_lastKeyBlock is { } last && last.Index == blockIndex)
         {
             return KeyIn(last.Raw, index, rowsInBlock, offset).SequenceEqual(key);

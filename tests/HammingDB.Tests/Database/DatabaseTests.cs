@@ -178,11 +178,26 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
                 Interlocked.Increment(ref searches);
             }
         })).ToList();
+        // Lookups by key while a commit has swapped the segments but not yet moved the index entries.
+        int lookups = 0;
+        db.BeforeCompactionIndexMoves = () =>
+        {
+            foreach (ulong key in Enumerable.Range(0, 6000).Select(k => (ulong)k))
+            {
+                bool found = items.TryGet(key, out StoredRow<ulong>? row);
+                if (found != model.ContainsKey(key) || (found && !row!.Code.SequenceEqual(model[key].Code)))
+                {
+                    failure ??= $"TryGet({key}) during a compaction commit: found {found}";
+                }
+                lookups++;
+            }
+        };
         for (int i = 0; i < 3; i++)
         {
             await db.CompactAsync();
             db.Flush();
         }
+        Assert.True(lookups > 0);
         stop.Cancel();
         await Task.WhenAll(readers);
         output.WriteLine($"{searches} searches ran during compactions");
