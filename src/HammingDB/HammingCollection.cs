@@ -51,6 +51,18 @@ public sealed partial class HammingCollection<TKey>
         Apply(batch);
     }
 
+    /// <summary>
+    /// Inserts the row of <paramref name="key"/> unless the key has a live row; returns whether it was
+    /// inserted, once durable. Decided in log order, so concurrent inserts of one key insert it once.
+    /// </summary>
+    /// <exception cref="ArgumentException">The code, payload or vector does not fit the collection.</exception>
+    public bool Insert(TKey key, ReadOnlySpan<ulong> code, byte[]? payload = null, ReadOnlySpan<float> vector = default)
+    {
+        var batch = NewBatch();
+        batch.Insert(key, code, payload, vector);
+        return !_database.WriteDelete(_runtime, batch.Batch, batch.Entries[0]);
+    }
+
     /// <summary>Deletes the row of <paramref name="key"/>; false when there was none. Returns once durable.</summary>
     public bool Delete(TKey key)
     {
@@ -59,7 +71,7 @@ public sealed partial class HammingCollection<TKey>
         return _database.WriteDelete(_runtime, batch.Batch, batch.Entries[0]);
     }
 
-    /// <summary>A batch of upserts and deletes for this collection, applied together by <see cref="Apply"/>.</summary>
+    /// <summary>A batch of upserts, inserts and deletes for this collection, applied together by <see cref="Apply"/>.</summary>
     public CollectionBatch<TKey> NewBatch() => new(_runtime.Definition.Id, _runtime.Shape);
 
     /// <summary>Makes <paramref name="batch"/> durable as one unit, then applies it.</summary>
@@ -127,6 +139,14 @@ public sealed class CollectionBatch<TKey>
         byte[] encoded = KeyCodecFor<TKey>.Encode(key);
         Batch.Upsert(encoded, code, payload ?? [], payload is not null, vector);
         _entries.Add(new BatchEntry(BatchOperation.Upsert, encoded, code.ToArray(), payload, vector.IsEmpty ? null : vector.ToArray()));
+    }
+
+    /// <summary>Adds an insert: an upsert that is skipped when, at its turn in the batch, the key has a live row.</summary>
+    public void Insert(TKey key, ReadOnlySpan<ulong> code, byte[]? payload = null, ReadOnlySpan<float> vector = default)
+    {
+        byte[] encoded = KeyCodecFor<TKey>.Encode(key);
+        Batch.Insert(encoded, code, payload ?? [], payload is not null, vector);
+        _entries.Add(new BatchEntry(BatchOperation.Insert, encoded, code.ToArray(), payload, vector.IsEmpty ? null : vector.ToArray()));
     }
 
     /// <summary>Adds a delete.</summary>

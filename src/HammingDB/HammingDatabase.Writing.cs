@@ -23,7 +23,7 @@ public sealed partial class HammingDatabase
         }
     }
 
-    /// <summary>Writes a one-delete batch; returns whether the key had a live row (decided when it is applied, in log order).</summary>
+    /// <summary>Writes a one-delete (or one-insert) batch; returns whether the key had a live row (decided when it is applied, in log order).</summary>
     internal bool WriteDelete(CollectionRuntime collection, WriteBatch batch, BatchEntry entry) => Commit(collection, batch, [entry], reportExisted: true);
 
     // The write path. Under the write lock a record is queued in the log and given a ticket (the order
@@ -138,15 +138,22 @@ public sealed partial class HammingDatabase
         }
     }
 
-    // Applies one logged operation: the sealed row of the key (if live) becomes deleted, and an upsert goes to the memtable.
+    // Applies one logged operation: the sealed row of the key (if live) becomes deleted, and an upsert goes
+    // to the memtable; an insert of a key with a live row changes nothing.
     private void ApplyEntry(CollectionRuntime collection, BatchEntry entry)
     {
-        if (!collection.Memtable.TryGetRow(entry.Key, out _) && FindSealed(collection, entry.Key) is (int index, int row))
+        bool inMemtable = collection.Memtable.TryGetRow(entry.Key, out _);
+        (int Index, int Row)? sealedRow = inMemtable ? null : FindSealed(collection, entry.Key);
+        if (entry.Operation == BatchOperation.Insert && (inMemtable || sealedRow is not null))
+        {
+            return;
+        }
+        if (sealedRow is (int index, int row))
         {
             ImmutableArray<SegmentView> segments = collection.Segments;
             collection.Segments = segments.SetItem(index, segments[index].WithDeleted(row));
         }
-        if (entry.Operation == BatchOperation.Upsert)
+        if (entry.Operation is BatchOperation.Upsert or BatchOperation.Insert)
         {
             collection.Memtable.Upsert(entry.Key, entry.Code!, entry.Payload, entry.Vector ?? []);
         }

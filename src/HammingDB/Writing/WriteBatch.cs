@@ -14,6 +14,9 @@ internal enum BatchOperation : byte
 {
     Upsert = 1,
     Delete = 2,
+
+    /// <summary>An upsert that is skipped when the key has a live row (decided when applied, in log order, so replay decides alike).</summary>
+    Insert = 3,
 }
 
 /// <summary>One operation of a batch read back from the log.</summary>
@@ -25,8 +28,8 @@ internal sealed record BatchEntry(BatchOperation Operation, byte[] Key, ulong[]?
 /// Payload layout (little-endian):
 /// <code>
 ///   u32 collection id, u32 operations; per operation:
-///     u8 operation (1 upsert, 2 delete), u16 key bytes, key (encoded, see KeyCodec)
-///     upsert: code (bits/8 bytes, storage order); with payloads: u32 bytes + payload;
+///     u8 operation (1 upsert, 2 delete, 3 insert: an upsert skipped when the key has a live row), u16 key bytes, key (encoded, see KeyCodec)
+///     upsert, insert: code (bits/8 bytes, storage order); with payloads: u32 bytes + payload;
 ///             with vectors: dimension x float32
 /// </code>
 /// The collection's shape (width, payloads, dimension) is not repeated: it is in the manifest.
@@ -47,7 +50,14 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
 
     /// <summary>Adds an upsert, after checking every part of it; on a bad part nothing is added.</summary>
     /// <exception cref="ArgumentException">Wrong code width or padding, wrong vector dimension, NaN or infinity, a payload where none is kept (or none where one is), an oversized row or batch.</exception>
-    public void Upsert(byte[] key, ReadOnlySpan<ulong> code, ReadOnlySpan<byte> payload, bool hasPayload, ReadOnlySpan<float> vector)
+    public void Upsert(byte[] key, ReadOnlySpan<ulong> code, ReadOnlySpan<byte> payload, bool hasPayload, ReadOnlySpan<float> vector) =>
+        AddRow(BatchOperation.Upsert, key, code, payload, hasPayload, vector);
+
+    /// <summary>Adds an insert (an upsert skipped when the key has a live row), checked as <see cref="Upsert"/>.</summary>
+    public void Insert(byte[] key, ReadOnlySpan<ulong> code, ReadOnlySpan<byte> payload, bool hasPayload, ReadOnlySpan<float> vector) =>
+        AddRow(BatchOperation.Insert, key, code, payload, hasPayload, vector);
+
+    private void AddRow(BatchOperation operation, byte[] key, ReadOnlySpan<ulong> code, ReadOnlySpan<byte> payload, bool hasPayload, ReadOnlySpan<float> vector)
     {
         CheckKey(key);
         shape.Layout.Validate(code, nameof(code));
@@ -73,7 +83,7 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
         int size = 3 + key.Length + shape.Layout.CodeBytes + (hasPayload ? 4 + payload.Length : 0) + 4 * vector.Length;
         CheckSize(size);
         Span<byte> row = _bytes.GetSpan(size)[..size];
-        row[0] = (byte)BatchOperation.Upsert;
+        row[0] = (byte)operation;
         BinaryPrimitives.WriteUInt16LittleEndian(row[1..], (ushort)key.Length);
         key.CopyTo(row[3..]);
         int at = 3 + key.Length;
@@ -136,7 +146,7 @@ internal sealed class WriteBatch(uint collectionId, CollectionShape shape)
                 entries.Add(new BatchEntry(operation, key, null, null, null));
                 continue;
             }
-            if (operation != BatchOperation.Upsert)
+            if (operation is not (BatchOperation.Upsert or BatchOperation.Insert))
             {
                 throw new CorruptionException(path, offset, $"operation {(byte)operation} is unknown");
             }

@@ -65,6 +65,39 @@ public class ConcurrentWriterTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void Concurrent_inserts_of_the_same_keys_insert_each_once_also_after_a_reopen()
+    {
+        var fs = new MemoryFileSystem { SyncDelay = TimeSpan.FromMilliseconds(1) };
+        var keyIndexes = new MemoryKeyIndexStore();
+        var options = new DatabaseOptions { SealRows = 64, BackgroundCompaction = false };
+        var wins = new int[100];
+        using (HammingDatabase db = HammingDatabase.Open(fs, Dir, options, keyIndexes))
+        {
+            HammingCollection<ulong> items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+            Thread[] threads = Enumerable.Range(0, Threads).Select(thread => new Thread(() =>
+            {
+                for (int key = 0; key < wins.Length; key++)
+                {
+                    if (items.Insert((ulong)key, [(ulong)thread]))
+                    {
+                        Interlocked.Increment(ref wins[key]);
+                    }
+                }
+            })).ToArray();
+            Array.ForEach(threads, t => t.Start());
+            Array.ForEach(threads, t => t.Join());
+            Assert.All(wins, w => Assert.Equal(1, w));
+            Assert.Equal(wins.Length, items.Count);
+            Assert.False(items.Insert(5, [99UL]));
+        }
+        fs.Crash();
+        using HammingDatabase reopened = HammingDatabase.Open(fs, Dir, options, keyIndexes);
+        HammingCollection<ulong> after = reopened.GetCollection<ulong>("items");
+        Assert.Equal(wins.Length, after.Count);
+        Assert.True(after.TryGet(5, out StoredRow<ulong>? row) && row!.Code[0] != 99UL);
+    }
+
     // Each thread upserts its own keys (thread * 1000 + i); returns how many writes threw.
     private static int RunWriters(HammingCollection<ulong> items, ConcurrentDictionary<ulong, ulong> acknowledged, int seed)
     {

@@ -36,12 +36,23 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
             {
                 int action = random.Next(100);
                 ulong key = (ulong)random.Next(400);
-                if (action < 60)
+                if (action < 45)
                 {
                     ulong[] code = random.Next(3) == 0 ? pool[random.Next(pool.Length)] : TestData.RandomCode(random, layout);
                     byte[] payload = [(byte)step, (byte)(step >> 8)];
                     items.Upsert(key, code, payload);
                     model[key] = new ModelRow(code, payload);
+                }
+                else if (action < 60)
+                {
+                    ulong[] code = TestData.RandomCode(random, layout);
+                    byte[] payload = [(byte)step, 1];
+                    bool absent = !model.ContainsKey(key);
+                    Assert.True(absent == items.Insert(key, code, payload), $"step {step}: insert of key {key}");
+                    if (absent)
+                    {
+                        model[key] = new ModelRow(code, payload);
+                    }
                 }
                 else if (action < 85)
                 {
@@ -57,6 +68,12 @@ public sealed class DatabaseTests(ITestOutputHelper output) : IDisposable
                         {
                             batch.Delete(k);
                             model.Remove(k);
+                        }
+                        else if (random.Next(4) == 0)
+                        {
+                            ulong[] code = pool[random.Next(pool.Length)];
+                            batch.Insert(k, code, [2]);
+                            model.TryAdd(k, new ModelRow(code, [2]));
                         }
                         else
                         {

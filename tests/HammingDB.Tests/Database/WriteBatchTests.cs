@@ -15,10 +15,12 @@ public class WriteBatchTests
         var batch = new WriteBatch(3, Shape);
         batch.Upsert(UInt64Codec.Encode(7), [0xABCDEFUL], [0x42], hasPayload: true, [1f, -2f]);
         batch.Delete(UInt64Codec.Encode(9));
+        batch.Insert(UInt64Codec.Encode(5), [0x010203UL], [], hasPayload: true, [0f, 1f]);
         string expected = string.Concat(
-            "03000000", "02000000",
+            "03000000", "03000000",
             "01", "0800", "0000000000000007", "efcdab", "01000000", "42", "0000803f", "000000c0",
-            "02", "0800", "0000000000000009");
+            "02", "0800", "0000000000000009",
+            "03", "0800", "0000000000000005", "030201", "00000000", "00000000", "0000803f");
         Assert.Equal(expected, Convert.ToHexString(batch.Encode()).ToLowerInvariant());
     }
 
