@@ -114,6 +114,7 @@ public sealed partial class HammingDatabase : IDisposable
             LogWriter? log = null;
             if (manifest is null)
             {
+                RefuseFilesWithoutManifest(fs, directory);
                 log = LogWriter.Create(fs, directory, 1);
                 opened.Add(log);
                 manifest = new ManifestState(1, 2, 1, []);
@@ -130,6 +131,37 @@ public sealed partial class HammingDatabase : IDisposable
                 resource.Dispose();
             }
             throw;
+        }
+    }
+
+    // A new database is made only where no data is: without a MANIFEST, segments, deletion bitmaps, a
+    // log other than the first, or a first log holding records (a crash during creation leaves it
+    // empty: no write can be made before the MANIFEST exists) mean the MANIFEST was lost, and
+    // starting afresh would delete them as orphans.
+    private static void RefuseFilesWithoutManifest(IFileSystem fs, string directory)
+    {
+        List<string> data = fs.ListFiles(directory)
+            .Where(name => FileNames.TryParseSegment(name, out _) || FileNames.TryParseDeletions(name, out _, out _)
+                || (FileNames.TryParseLog(name, out long number) && (number != 1 || HoldsRecords(fs, System.IO.Path.Combine(directory, name)))))
+            .Order(StringComparer.Ordinal).ToList();
+        if (data.Count > 0)
+        {
+            throw new CorruptionException(System.IO.Path.Combine(directory, FileNames.Manifest), -1,
+                $"the MANIFEST is missing while {data.Count} data file(s) are present ({string.Join(", ", data.Take(5))}{(data.Count > 5 ? ", ..." : "")}); " +
+                "refusing to create a new database over them");
+        }
+    }
+
+    private static bool HoldsRecords(IFileSystem fs, string path)
+    {
+        try
+        {
+            using IStorageFile file = fs.Open(path, writable: false);
+            return LogReader.Read(file).Records.Count > 0;
+        }
+        catch (CorruptionException)
+        {
+            return false; // a header never completed: the crash came before the first log was in place
         }
     }
 

@@ -149,6 +149,35 @@ public class RecoveryTests
         }
     }
 
+    [Fact]
+    public void A_lost_manifest_is_refused_rather_than_replaced_by_a_new_database()
+    {
+        foreach (bool seal in new[] { false, true })
+        {
+            var fs = new MemoryFileSystem();
+            using (HammingDatabase db = HammingDatabase.Open(fs, Dir, Options, new MemoryKeyIndexStore()))
+            {
+                var a = db.CreateCollection<ulong>("a", new CollectionOptions { CodeBits = 64 });
+                a.Upsert(1, [1UL]);
+                if (seal)
+                {
+                    db.Flush();
+                }
+            }
+            IReadOnlyList<string> before = fs.ListFiles(Dir);
+            fs.Delete(Dir + "/MANIFEST");
+            var e = Assert.Throws<CorruptionException>(() => HammingDatabase.Open(fs, Dir, Options, new MemoryKeyIndexStore()).Dispose());
+            Assert.Contains("MANIFEST is missing", e.Reason, StringComparison.Ordinal);
+            Assert.Equal(before.Where(n => n != "MANIFEST").Order(), fs.ListFiles(Dir).Order());
+        }
+        // A crash while a database was being created (its first log made, no MANIFEST yet) is no loss: it opens.
+        var fresh = new MemoryFileSystem();
+        HammingDatabase.Open(fresh, Dir, Options, new MemoryKeyIndexStore()).Dispose();
+        fresh.Delete(Dir + "/MANIFEST");
+        using HammingDatabase again = HammingDatabase.Open(fresh, Dir, Options, new MemoryKeyIndexStore());
+        Assert.Empty(again.Collections);
+    }
+
     private static byte[] UInt64Key(ulong key)
     {
         var bytes = new byte[8];
