@@ -25,25 +25,8 @@ internal static class HdbcStreamReader
 {
     public static async Task ReadAsync(Stream stream, string source, ICodeHandler handler, CancellationToken cancellationToken = default)
     {
-        PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 16, minimumReadSize: 1 << 12, leaveOpen: true));
         var state = new State(source, handler);
-        try
-        {
-            while (true)
-            {
-                ReadResult result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                SequencePosition consumed = Process(result.Buffer, result.IsCompleted, state);
-                reader.AdvanceTo(consumed, result.Buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
+        await PipePump.RunAsync(stream, (buffer, completed) => Process(buffer, completed, state), cancellationToken).ConfigureAwait(false);
     }
 
     private static SequencePosition Process(ReadOnlySequence<byte> buffer, bool completed, State state)

@@ -23,25 +23,8 @@ internal static class LineReader
     /// <summary>Reads every line of <paramref name="stream"/>; errors become <see cref="InputException"/>s naming <paramref name="source"/> and the line.</summary>
     public static async Task ReadAsync(Stream stream, string source, ILineHandler handler, CancellationToken cancellationToken = default)
     {
-        PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 16, minimumReadSize: 1 << 12, leaveOpen: true));
         var state = new State(source, handler);
-        try
-        {
-            while (true)
-            {
-                ReadResult result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                SequencePosition consumed = Process(result.Buffer, result.IsCompleted, state);
-                reader.AdvanceTo(consumed, result.Buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
+        await PipePump.RunAsync(stream, (buffer, completed) => Process(buffer, completed, state), cancellationToken).ConfigureAwait(false);
     }
 
     // Hands over every complete line of the buffer (and the unterminated last line at the end); returns how far it got.
