@@ -1,0 +1,289 @@
+using HammingDB.Index.Mih;
+using HammingDB.Kernels;
+using Xunit.Abstractions;
+
+namespace HammingDB.Tests.Index;
+
+public class MihTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(100, 1)]
+    [InlineData(5000, 6)]
+    [InlineData(1 << 20, 14)]
+    [InlineData(10_000_000, 17)]
+    public void Substring_width_gives_buckets_of_about_64_codes(int rows, int bits) =>
+        Assert.Equal(bits, MihLayout.ChooseSubstringBits(rows));
+
+    [Theory]
+    [InlineData(64, 10_000_000, 4)]
+    [InlineData(256, 10_000_000, 15)]
+    [InlineData(64, 5000, 11)]
+    [InlineData(8, 1 << 20, 1)]
+    [InlineData(32, 100, 32)]
+    [InlineData(16, 0, 16)]
+    public void Substring_count_is_bits_over_substring_width_rounded_and_clamped(int codeBits, int rows, int count) =>
+        Assert.Equal(count, MihLayout.Choose(codeBits, rows).Count);
+
+    [Fact]
+    public void Split_covers_the_code_with_contiguous_ranges_as_equal_as_possible()
+    {
+        MihLayout layout = MihLayout.Split(200, 3);
+        Assert.Equal([0, 67, 134], Enumerable.Range(0, 3).Select(layout.Start));
+        Assert.Equal([67, 67, 66], Enumerable.Range(0, 3).Select(layout.Bits));
+        Assert.Equal([24, 24, 24], Enumerable.Range(0, 3).Select(layout.DirectBits));
+        Assert.Equal(10, MihLayout.Split(64, 1, maxDirectBits: 10).DirectBits(0));
+        Assert.Equal(6, MihLayout.Split(64, 10, maxDirectBits: 10).DirectBits(9));
+        for (int bits = 1; bits <= 300; bits += 7)
+        {
+            for (int m = 1; m <= bits; m += 1 + (bits / 5))
+            {
+                MihLayout split = MihLayout.Split(bits, m);
+                int widest = Enumerable.Range(0, m).Max(split.Bits);
+                int narrowest = Enumerable.Range(0, m).Min(split.Bits);
+                Assert.True(widest - narrowest <= 1, $"{bits}/{m}");
+                Assert.Equal(0, split.Start(0));
+                Assert.Equal(bits, split.Start(m - 1) + split.Bits(m - 1));
+                for (int i = 1; i < m; i++)
+                {
+                    Assert.Equal(split.Start(i - 1) + split.Bits(i - 1), split.Start(i));
+                }
+            }
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => MihLayout.Split(64, 65));
+        Assert.Throws<ArgumentOutOfRangeException>(() => MihLayout.Split(64, 0));
+    }
+
+    [Fact]
+    public void Tables_hold_every_row_once_in_its_bucket_with_its_code_inline()
+    {
+        const int seed = 11;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        var codes = TestData.Codes(random, layout, 3000, pool: 40);
+        var index = new MihIndex(codes.Block, MihLayout.Split(64, 3, maxDirectBits: 12));
+        foreach (MihTable table in index.Tables)
+        {
+            Assert.Equal((1 << table.DirectBits) + 1, table.Offsets.Length);
+            Assert.Equal(3000, table.Offsets[^1]);
+            var seen = new bool[3000];
+            for (int bucket = 0; bucket < 1 << table.DirectBits; bucket++)
+            {
+                for (int p = table.Offsets[bucket]; p < table.Offsets[bucket + 1]; p++)
+                {
+                    int row = table.Rows[p];
+                    Assert.False(seen[row]);
+                    seen[row] = true;
+                    Assert.Equal(bucket, table.BucketOf(codes[row]));
+                    Assert.Equal(codes[row][0], table.InlineCodes[p]);
+                    Assert.True(p == table.Offsets[bucket] || table.Rows[p - 1] < row);
+                }
+            }
+            Assert.All(seen, Assert.True);
+        }
+    }
+
+    public static TheoryData<int, int> Widths() => new()
+    {
+        { 8, 1 }, { 16, 2 }, { 24, 3 }, { 32, 4 }, { 64, 5 }, { 72, 6 }, { 128, 7 }, { 200, 8 }, { 256, 9 },
+    };
+
+    /// <summary>The layouts each width is tested with: the chosen one and several forced substring counts.</summary>
+    private static IEnumerable<MihLayout> Layouts(int bits, int rows)
+    {
+        yield return MihLayout.Choose(bits, rows);
+        foreach (int m in new[] { 1, 2, 3, 5, bits / 4, bits }.Where(m => m >= 1 && m <= bits).Distinct())
+        {
+            // Wide substrings get 12 direct bits (filtering the rest) so the tables stay small and a
+            // large k or radius does not walk 2^24 buckets per ring; the 24-bit case has its own test.
+            yield return MihLayout.Split(bits, m, maxDirectBits: 12);
+        }
+    }
+
+    private static IEnumerable<(int Rows, int Pool)> Datasets() =>
+        [(0, 0), (1, 0), (100, 0), (100, 5), (5000, 0), (5000, 30)];
+
+    private static List<ulong[]> Queries(Random random, CodeLayout layout, PackedCodes codes)
+    {
+        var queries = new List<ulong[]> { TestData.RandomCode(random, layout), TestData.RandomCode(random, layout) };
+        for (int i = 0; i < 3 && codes.Count > 0; i++)
+        {
+            ulong[] q = codes[random.Next(codes.Count)].ToArray();
+            for (int f = random.Next(4); f > 0; f--)
+            {
+                int bit = random.Next(layout.CodeBits);
+                q[bit / 64] ^= 1UL << (bit % 64);
+            }
+            queries.Add(q);
+        }
+        return queries;
+    }
+
+    private static Neighbor[] BruteAll(PackedCodes codes, ulong[] query, Func<int, bool>? keep = null)
+    {
+        var all = new List<Neighbor>();
+        for (int row = 0; row < codes.Count; row++)
+        {
+            if (keep is null || keep(row))
+            {
+                all.Add(new Neighbor(row, TestData.OracleDistance(codes[row], query)));
+            }
+        }
+        all.Sort();
+        return [.. all];
+    }
+
+    private static void AssertSame(Neighbor[] expected, Neighbor[] actual, string what)
+    {
+        Assert.True(expected.Length == actual.Length, $"{what}: {expected.Length} expected, {actual.Length} found");
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(expected[i] == actual[i], $"{what}: result {i} is {actual[i]}, expected {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Radius_equals_brute_force(int bits, int seed)
+    {
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(bits);
+        foreach ((int rows, int pool) in Datasets())
+        {
+            PackedCodes codes = TestData.Codes(random, layout, rows, pool);
+            List<ulong[]> queries = Queries(random, layout, codes);
+            foreach (MihLayout split in Layouts(bits, rows))
+            {
+                var index = new MihIndex(codes.Block, split);
+                foreach (ulong[] query in queries)
+                {
+                    Neighbor[] all = BruteAll(codes, query);
+                    int[] radii = [0, 1, 2, 3, 5, bits / 8, bits / 4, bits / 2, random.Next(bits / 2 + 1)];
+                    foreach (int r in radii.Distinct())
+                    {
+                        Neighbor[] expected = all.Where(n => n.Distance <= r).ToArray();
+                        AssertSame(expected, index.Radius(query, r), $"{rows} rows pool {pool}, {split}, r {r}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Knn_equals_brute_force(int bits, int seed)
+    {
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed + 100);
+        var layout = new CodeLayout(bits);
+        foreach ((int rows, int pool) in Datasets())
+        {
+            PackedCodes codes = TestData.Codes(random, layout, rows, pool);
+            List<ulong[]> queries = Queries(random, layout, codes);
+            foreach (MihLayout split in Layouts(bits, rows))
+            {
+                var index = new MihIndex(codes.Block, split);
+                foreach (ulong[] query in queries)
+                {
+                    Neighbor[] all = BruteAll(codes, query);
+                    foreach (int k in new[] { 1, 10, rows - 1, rows, rows + 5 }.Where(k => k >= 0).Distinct())
+                    {
+                        AssertSame(all.Take(k).ToArray(), index.Knn(query, k), $"{rows} rows pool {pool}, {split}, k {k}");
+                    }
+                }
+            }
+        }
+    }
+
+    private struct KeptRadius(bool[] deleted, List<Neighbor> results) : IMihRadiusSink
+    {
+        public readonly void Accept(int row, int distance)
+        {
+            if (!deleted[row])
+            {
+                results.Add(new Neighbor(row, distance));
+            }
+        }
+    }
+
+    private readonly struct NotDeleted(bool[] deleted) : IRowFilter
+    {
+        public bool Keep(int row) => !deleted[row];
+    }
+
+    [Theory]
+    [InlineData(64, 21)]
+    [InlineData(128, 22)]
+    [InlineData(200, 23)]
+    public void Deleted_rows_filtered_by_the_sink_give_brute_force_over_the_kept_rows(int bits, int seed)
+    {
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(bits);
+        PackedCodes codes = TestData.Codes(random, layout, 4000, pool: 20);
+        bool[] deleted = Enumerable.Range(0, codes.Count).Select(_ => random.Next(3) == 0).ToArray();
+        foreach (MihLayout split in new[] { MihLayout.Choose(bits, codes.Count), MihLayout.Split(bits, 3, 12) })
+        {
+            var index = new MihIndex(codes.Block, split);
+            foreach (ulong[] query in Queries(random, layout, codes))
+            {
+                Neighbor[] kept = BruteAll(codes, query, row => !deleted[row]);
+                foreach (int r in new[] { 0, 2, 5, bits / 4, bits / 2 })
+                {
+                    var results = new List<Neighbor>();
+                    var sink = new KeptRadius(deleted, results);
+                    index.Radius(query, r, ref sink);
+                    results.Sort();
+                    AssertSame(kept.Where(n => n.Distance <= r).ToArray(), [.. results], $"{split}, r {r}");
+                }
+                foreach (int k in new[] { 1, 10, 100, kept.Length, codes.Count })
+                {
+                    AssertSame(kept.Take(k).ToArray(), index.Knn(query, k, new NotDeleted(deleted)), $"{split}, k {k}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Substrings_wider_than_24_bits_address_their_top_24_and_filter_the_rest()
+    {
+        const int seed = 41;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        PackedCodes codes = TestData.Codes(random, layout, 5000, pool: 50);
+        var index = new MihIndex(codes.Block, MihLayout.Split(64, 2));
+        Assert.All(index.Tables, t => Assert.Equal((24, 8), (t.DirectBits, t.FilteredBits)));
+        foreach (ulong[] query in Queries(random, layout, codes).Skip(2))
+        {
+            Neighbor[] all = BruteAll(codes, query);
+            for (int r = 0; r <= 6; r++)
+            {
+                AssertSame(all.Where(n => n.Distance <= r).ToArray(), index.Radius(query, r), $"r {r}");
+            }
+            foreach (int k in new[] { 1, 10, 60 })
+            {
+                AssertSame(all.Take(k).ToArray(), index.Knn(query, k), $"k {k}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Radius_past_the_code_width_returns_every_row_and_a_wrong_query_is_rejected()
+    {
+        const int seed = 31;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(72);
+        PackedCodes codes = TestData.Codes(random, layout, 300);
+        var index = new MihIndex(codes.Block);
+        ulong[] query = TestData.RandomCode(random, layout);
+        AssertSame(BruteAll(codes, query), index.Radius(query, 1000), "r 1000");
+        Assert.Throws<ArgumentException>(() => index.Radius(new ulong[1], 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => index.Radius(query, -1));
+        Assert.Empty(index.Knn(query, 0));
+    }
+}
