@@ -83,6 +83,7 @@ internal static class Program
         var bench = new Command("bench", "Benchmarks that print one JSON line per run on stdout.");
         bench.Subcommands.Add(BenchScanCommand.Build(context));
         bench.Subcommands.Add(BenchEngineCommand.Build(context));
+        bench.Subcommands.Add(BenchMihCommand.Build(context));
         root.Subcommands.Add(bench);
 
         // The database commands: one file each in Commands/. A new command (e.g. check) is built and added here.

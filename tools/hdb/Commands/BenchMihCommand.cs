@@ -1,0 +1,35 @@
+using System.CommandLine;
+
+namespace HammingDB.Cli.Commands;
+
+/// <summary><c>hdb bench mih</c>: in-memory multi-index hashing against the exhaustive scan, one JSON line.</summary>
+internal static class BenchMihCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var codes = new Option<FileInfo>("--codes") { Description = "The codes (.hdbc).", Required = true };
+        var queries = new Option<FileInfo>("--queries") { Description = "The query codes (.hdbc, same width).", Required = true };
+        var k = new Option<int?>("--k") { Description = "Exact k nearest neighbours (ties by smaller row)." };
+        var radius = new Option<int?>("--radius") { Description = "Every code within this Hamming distance (inclusive)." };
+        var substrings = new Option<int?>("--substrings") { Description = "Substring count m (default: chosen from the row count and width)." };
+        var limit = new Option<long>("--query-limit") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 0 };
+        var command = new Command("mih", "Multi-index hashing tables built in memory over an .hdbc file, against the exhaustive scan (build rate, memory, per-query time, answers compared).")
+        {
+            codes, queries, k, radius, substrings, limit,
+        };
+        command.SetAction(parse =>
+        {
+            int? kValue = parse.GetValue(k);
+            int? radiusValue = parse.GetValue(radius);
+            CommonOptions.Require(kValue is null != radiusValue is null, "give exactly one of --k and --radius.");
+            CommonOptions.Require(kValue is null or > 0, $"--k must be at least 1; got {kValue}.");
+            CommonOptions.Require(radiusValue is null or >= 0, $"--radius must not be negative; got {radiusValue}.");
+            CommonOptions.Require(parse.GetValue(substrings) is null or >= 1, $"--substrings must be at least 1; got {parse.GetValue(substrings)}.");
+            CommonOptions.Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
+            var settings = new MihBenchmarkSettings(parse.GetRequiredValue(codes).FullName, parse.GetRequiredValue(queries).FullName,
+                kValue, radiusValue, parse.GetValue(substrings), parse.GetValue(limit));
+            return MihBenchmark.Run(settings, context.Stdout, context.Stderr);
+        });
+        return command;
+    }
+}
