@@ -67,6 +67,34 @@ public sealed class BenchScanCliTests(ITestOutputHelper output) : IDisposable
         Assert.Equal($"{(op == "--k" ? expected[0][^1].Distance : 0)} {expected[0].Length}", lines[0]);
     }
 
+    [Theory]
+    [InlineData(64, "--radius", 6)]
+    [InlineData(128, "--k", 5)]
+    public void Bench_mih_compares_every_answer_with_the_scan(int bits, string op, int value)
+    {
+        const int seed = 78;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(bits);
+        // Repeated codes (a pool of 300 among 3000 rows) give ties and non-empty radius results.
+        PackedCodes data = TestData.Codes(random, layout, 3000, pool: 300);
+        var near = new PackedCodes(layout, 20);
+        for (int i = 0; i < 20; i++)
+        {
+            near.Add(data[i * 97]); // queries equal to rows: every answer is non-empty
+        }
+        string codes = Write("codes.hdbc", data);
+        string queries = Write("queries.hdbc", near);
+        (int exit, string stdout, string stderr) = Hdb("bench", "mih", "--codes", codes, "--queries", queries, op, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(exit == 0, stderr);
+        JsonElement line = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(0, line.GetProperty("mismatches").GetInt32());
+        Assert.Equal(20, line.GetProperty("queries").GetInt32());
+        Assert.True(line.GetProperty("results").GetInt64() >= 20);
+        Assert.Equal(2, Hdb("bench", "mih", "--codes", codes, "--queries", queries).Exit);
+        Assert.Equal(2, Hdb("bench", "mih", "--codes", codes, "--queries", queries, "--k", "0").Exit);
+    }
+
     [Fact]
     public void Bad_usage_exits_2_with_a_message()
     {
