@@ -25,6 +25,14 @@ internal sealed class KeyComparer : IEqualityComparer<byte[]>
     }
 }
 
+/// <summary>The order of encoded keys: byte order, which KeyCodec makes key order (the order of segments and of ties).</summary>
+internal sealed class KeyOrder : IComparer<byte[]>
+{
+    public static KeyOrder Instance { get; } = new();
+
+    public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
+}
+
 /// <summary>
 /// The k nearest (distance, key) pairs offered, in any key order: once full, a row at the k-th
 /// distance may still win on its key, so the limit is the k-th distance itself (inclusive).

@@ -157,12 +157,6 @@ internal sealed class Memtable
         return _chunks[chunk];
     }
 
-    private sealed class KeyOrder : IComparer<byte[]>
-    {
-        public static KeyOrder Instance { get; } = new();
-
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
-    }
 
     /// <summary>One block of rows: never moved once allocated, so snapshots can hold on to it.</summary>
     internal sealed class Chunk(CodeLayout layout, bool hasPayloads, int vectorDimension)

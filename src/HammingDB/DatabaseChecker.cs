@@ -460,7 +460,7 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
         var cursors = readable.Select(s => LiveKeys(s.Reader!, s.Deleted!).GetEnumerator()).ToList();
         try
         {
-            var heads = new PriorityQueue<int, byte[]>(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)));
+            var heads = new PriorityQueue<int, byte[]>(Index.KeyOrder.Instance);
             for (int i = 0; i < cursors.Count; i++)
             {
                 if (cursors[i].MoveNext())

@@ -94,7 +94,7 @@ public sealed partial class HammingCollection<TKey>
     private static IEnumerable<StoredRow<TKey>> MemtableRows(MemtableSnapshot memtable)
     {
         int[] rows = Enumerable.Range(0, memtable.Rows).Where(memtable.IsVisible).ToArray();
-        Array.Sort(rows, (a, b) => memtable.Key(a).AsSpan().SequenceCompareTo(memtable.Key(b)));
+        Array.Sort(rows, (a, b) => KeyOrder.Instance.Compare(memtable.Key(a), memtable.Key(b)));
         foreach (int row in rows)
         {
             yield return new StoredRow<TKey>(KeyCodecFor<TKey>.Decode(memtable.Key(row)), memtable.Code(row).ToArray(),
@@ -102,10 +102,4 @@ public sealed partial class HammingCollection<TKey>
         }
     }
 
-    private sealed class KeyOrder : IComparer<byte[]>
-    {
-        public static KeyOrder Instance { get; } = new();
-
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
-    }
 }

@@ -173,7 +173,7 @@ public sealed partial class HammingDatabase
         var newRows = inputs.Select(s => Enumerable.Repeat(-1, s.Reader.Rows).ToArray()).ToArray();
         var cursors = inputs.Select(s => s.Reader.AllKeys().GetEnumerator()).ToArray();
         var rows = new int[inputs.Count];
-        var heap = new PriorityQueue<int, byte[]>(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)));
+        var heap = new PriorityQueue<int, byte[]>(KeyOrder.Instance);
         void Advance(int input)
         {
             while (cursors[input].MoveNext())

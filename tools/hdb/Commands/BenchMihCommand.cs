@@ -21,9 +21,7 @@ internal static class BenchMihCommand
         {
             int? kValue = parse.GetValue(k);
             int? radiusValue = parse.GetValue(radius);
-            CommonOptions.Require(kValue is null != radiusValue is null, "give exactly one of --k and --radius.");
-            CommonOptions.Require(kValue is null or > 0, $"--k must be at least 1; got {kValue}.");
-            CommonOptions.Require(radiusValue is null or >= 0, $"--radius must not be negative; got {radiusValue}.");
+            CommonOptions.RequireKOrRadius(kValue, radiusValue);
             CommonOptions.Require(parse.GetValue(substrings) is null or >= 1, $"--substrings must be at least 1; got {parse.GetValue(substrings)}.");
             CommonOptions.Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
             var settings = new MihBenchmarkSettings(parse.GetRequiredValue(codes).FullName, parse.GetRequiredValue(queries).FullName,

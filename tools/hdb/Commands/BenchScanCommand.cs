@@ -29,9 +29,7 @@ internal static class BenchScanCommand
         {
             int? kValue = parse.GetValue(k);
             int? radiusValue = parse.GetValue(radius);
-            CommonOptions.Require(kValue is null != radiusValue is null, "give exactly one of --k and --radius.");
-            CommonOptions.Require(kValue is null or > 0, $"--k must be at least 1; got {kValue}.");
-            CommonOptions.Require(radiusValue is null or >= 0, $"--radius must not be negative; got {radiusValue}.");
+            CommonOptions.RequireKOrRadius(kValue, radiusValue);
             CommonOptions.Require(parse.GetValue(threads) >= 1, $"--threads must be at least 1; got {parse.GetValue(threads)}.");
             CommonOptions.Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
             CommonOptions.Require(parse.GetValue(tile) is >= 4 and <= 1 << 20, $"--tile-kib must be from 4 to 1048576; got {parse.GetValue(tile)}.");

@@ -38,6 +38,14 @@ internal static class CommonOptions
         }
     }
 
+    /// <summary>Checks the search options every search command takes: exactly one of --k (at least 1) and --radius (not negative).</summary>
+    public static void RequireKOrRadius(int? k, int? radius)
+    {
+        Require(k is null != radius is null, "give exactly one of --k and --radius.");
+        Require(k is null or > 0, $"--k must be at least 1; got {k}.");
+        Require(radius is null or >= 0, $"--radius must not be negative; got {radius}.");
+    }
+
     /// <summary>Runs an async command body to completion on the thread pool (no synchronisation context to deadlock on).</summary>
     public static int Wait(Func<Task<int>> body) => Task.Run(body).GetAwaiter().GetResult();
 }

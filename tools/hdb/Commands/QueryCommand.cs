@@ -36,9 +36,7 @@ internal static class QueryCommand
         command.SetAction(parse =>
         {
             int? kValue = parse.GetValue(k), radiusValue = parse.GetValue(radius);
-            CommonOptions.Require(kValue is null != radiusValue is null, "give exactly one of --k and --radius.");
-            CommonOptions.Require(kValue is null or > 0, $"--k must be at least 1; got {kValue}.");
-            CommonOptions.Require(radiusValue is null or >= 0, $"--radius must not be negative; got {radiusValue}.");
+            CommonOptions.RequireKOrRadius(kValue, radiusValue);
             CommonOptions.Require(parse.GetValue(threads) >= 1, $"--threads must be at least 1; got {parse.GetValue(threads)}.");
             var settings = new QuerySettings(
                 parse.GetRequiredValue(database),
