@@ -26,7 +26,15 @@ internal static class FileHeader
     /// bytes at the start of <paramref name="bytes"/> (a <paramref name="kind"/> file at <paramref name="path"/>).
     /// </summary>
     /// <exception cref="CorruptionException">What is wrong, and where.</exception>
-    public static void Check(ReadOnlySpan<byte> bytes, int headerBytes, ReadOnlySpan<byte> magic, uint version, string kind, string path)
+    public static void Check(ReadOnlySpan<byte> bytes, int headerBytes, ReadOnlySpan<byte> magic, uint version, string kind, string path) =>
+        Check(bytes, headerBytes, magic, version, version, kind, path);
+
+    /// <summary>
+    /// Checks a header as <see cref="Check(ReadOnlySpan{byte}, int, ReadOnlySpan{byte}, uint, string, string)"/> does,
+    /// accepting any version from <paramref name="oldestVersion"/> to <paramref name="newestVersion"/>; returns the version found.
+    /// </summary>
+    /// <exception cref="CorruptionException">What is wrong, and where.</exception>
+    public static uint Check(ReadOnlySpan<byte> bytes, int headerBytes, ReadOnlySpan<byte> magic, uint oldestVersion, uint newestVersion, string kind, string path)
     {
         if (bytes.Length < headerBytes)
         {
@@ -41,9 +49,11 @@ internal static class FileHeader
             throw new CorruptionException(path, headerBytes - 4, $"the {kind} header checksum does not match");
         }
         uint found = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        if (found != version)
+        if (found < oldestVersion || found > newestVersion)
         {
-            throw new CorruptionException(path, 8, $"{kind} format version {found}; this build reads version {version}");
+            string reads = oldestVersion == newestVersion ? $"version {newestVersion}" : $"versions {oldestVersion} to {newestVersion}";
+            throw new CorruptionException(path, 8, $"{kind} format version {found}; this build reads {reads}");
         }
+        return found;
     }
 }
