@@ -17,12 +17,13 @@ internal enum KeyKind : uint
 }
 
 /// <summary>
-/// The segment file format, version 1 (little-endian). A segment is immutable: written once under
-/// a temporary name, synced, renamed. Rationale: docs/format/segment.md.
+/// The segment file format, version 2 (little-endian); version 1 is still read (it has no MIH
+/// section and no table count in the metadata). A segment is immutable: written once under a
+/// temporary name, synced, renamed. Rationale: docs/format/segment.md.
 /// <code>
 /// header, 64 bytes:
 ///   0..7    magic "HDBSEGMT"
-///   8..11   u32 format version (1)
+///   8..11   u32 format version (2; 1 is read too)
 ///   12..15  u32 code bits
 ///   16..23  u64 rows
 ///   24..27  u32 key kind (1 u64, 2 string, 3 guid)
@@ -32,18 +33,29 @@ internal enum KeyKind : uint
 ///   60..63  u32 CRC-32C of bytes 0..59
 /// codes, at 64: rows x ceil(bits/64) u64 words (the kernels' layout, CodeLayout), raw; zero padding to a multiple of 64
 /// vectors (flag 2): rows x dimension float32, raw; zero padding to a multiple of 64
+/// MIH section (version 2, when the metadata's table count is not 0): for each table in order, each
+///   array starting where the one before it ends, each followed by zero padding to a multiple of 64:
+///   offsets  (2^directBits + 1) x i32: bucket v holds postings offsets[v] .. offsets[v + 1] - 1
+///   rows     rows x i32: the row of each posting
+///   codes    (flag 1 of the table) rows x u64: the code of each posting (codes of at most 64 bits)
+///   The section runs from the first table's offsets array to the end of the last array's padding.
 /// key blocks, then payload blocks (flag 1): one block per 4096 rows, each
 ///   0..3    u32 CRC-32C of bytes 4..(16 + stored - 1)
 ///   4..7    u32 raw bytes   8..11  u32 stored bytes   12  u8 encoding (0 raw, 1 LZ4 block)   13..15 reserved (0)
 ///   16..    stored bytes. Raw content: keys fixed 8 or 16 bytes each, or (string) u16 length + UTF-8;
 ///           payloads u32 length + bytes, per row.
 /// metadata: u32 CRC-32C per MiB of the codes section; u64 offset of every key block and of its end;
-///           (flag 1) the same for payload blocks; (flag 2) u32 CRC-32C per MiB of the vector section
+///           (flag 1) the same for payload blocks; (flag 2) u32 CRC-32C per MiB of the vector section;
+///           (version 2) u32 MIH table count (at most the code bits), then per table 40 bytes:
+///             0..3   u32 start (first bit of the substring)   4..7   u32 bits (1..64, start + bits &lt;= code bits)
+///             8..11  u32 direct bits (1..24, &lt;= bits)        12..15 u32 flags (1: inline codes; code bits &lt;= 64 only)
+///             16..23 u64 offset of the offsets array   24..31 u64 offset of the rows array   32..39 u64 offset of the codes array (0 without)
+///           then u32 CRC-32C per MiB of the MIH section (none when it is empty)
 /// footer, last 64 bytes:
 ///   0..7    u64 codes offset (64)      8..15   u64 vectors offset (0 without)
 ///   16..23  u64 metadata offset        24..27  u32 metadata bytes      28..31  u32 CRC-32C of the metadata
 ///   32..39  u64 rows                   40..43  u32 code bits           44..47  u32 key kind
-///   48..51  u32 flags                  52..55  u32 vector dimension    56..59  u32 format version
+///   48..51  u32 flags                  52..55  u32 vector dimension    56..59  u32 format version (as in the header)
 ///   60..63  u32 CRC-32C of bytes 0..59
 /// </code>
 /// </summary>
@@ -54,12 +66,45 @@ internal static class SegmentFormat
     public const int BlockHeaderBytes = 16;
     public const int RowsPerBlock = 4096;
     public const int ChecksumChunkBytes = 1 << 20;
-    public const uint Version = 1;
+    public const uint Version = 2;
+
+    /// <summary>The oldest version this build reads: version 1, without MIH tables.</summary>
+    public const uint OldestVersion = 1;
     public const uint FlagPayloads = 1;
     public const uint FlagVectors = 2;
     public const int MaxStringKeyBytes = ushort.MaxValue;
 
     public static ReadOnlySpan<byte> Magic => "HDBSEGMT"u8;
+
+    /// <summary>The bytes of one MIH table's entry in the metadata.</summary>
+    public const int MihTableEntryBytes = 40;
+
+    /// <summary>Table flag: the postings carry their codes.</summary>
+    public const uint MihFlagInlineCodes = 1;
+
+    /// <summary>The widest substring a table may index, and the widest code whose postings may carry it inline.</summary>
+    public const int MaxMihBits = 64;
+
+    /// <summary>The most direct-addressed bits of a table: 2^24 + 1 offsets (64 MiB).</summary>
+    public const int MaxMihDirectBits = 24;
+
+    /// <summary>
+    /// Where the arrays of one MIH table go when the one before ends at <paramref name="at"/> (64-byte aligned):
+    /// its offsets, its rows, its codes (0 without) and the end of its last array's padding.
+    /// </summary>
+    public static (long Offsets, long Rows, long Codes, long End) MihTablePlace(long at, int directBits, long rows, bool inlineCodes)
+    {
+        long offsets = at;
+        long rowsAt = Align64(offsets + 4L * ((1L << directBits) + 1));
+        long end = Align64(rowsAt + 4L * rows);
+        long codes = 0;
+        if (inlineCodes)
+        {
+            codes = end;
+            end = Align64(codes + 8L * rows);
+        }
+        return (offsets, rowsAt, codes, end);
+    }
 
     public static int FixedKeyBytes(KeyKind kind) => kind switch
     {

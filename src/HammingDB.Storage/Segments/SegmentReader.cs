@@ -7,10 +7,11 @@ using K4os.Compression.LZ4;
 namespace HammingDB.Storage.Segments;
 
 /// <summary>
-/// An open segment file (format: <see cref="SegmentFormat"/>), memory-mapped. Opening checks the
-/// header, the footer, the metadata and (unless told not to) every code checksum, so the kernels
-/// never scan a damaged code; key and payload blocks are checked when decoded. Thread-safe for
-/// reads; the codes stay valid until the reader is disposed.
+/// An open segment file (format: <see cref="SegmentFormat"/>, versions 1 and 2), memory-mapped.
+/// Opening checks the header, the footer, the metadata and (unless told not to) every code checksum,
+/// so the kernels never scan a damaged code, and every checksum of the MIH tables (which may be left
+/// to <see cref="VerifyMihTables"/>); key and payload blocks are checked when decoded. Thread-safe
+/// for reads; the codes and the MIH tables stay valid until the reader is disposed.
 /// </summary>
 internal sealed unsafe class SegmentReader : IDisposable
 {
@@ -21,6 +22,11 @@ internal sealed unsafe class SegmentReader : IDisposable
     private readonly long _vectorsOffset;
     private readonly byte[] _codeChecksums;
     private readonly byte[] _vectorChecksums;
+    private readonly long _mihOffset;
+    private readonly long _mihBytes;
+    private readonly byte[] _mihChecksums;
+    private volatile bool _mihVerified;
+    private volatile bool _disposed;
     private readonly int[] _keyBlockChecked;
     private readonly byte[]?[] _decodedKeyBlocks;
     private long _decodedKeyBytes;
@@ -28,7 +34,8 @@ internal sealed unsafe class SegmentReader : IDisposable
     private int _lastKeyLookupBlock = -1;
 
     private SegmentReader(IStorageFile file, MappedRegion region, CodeLayout layout, int rows, KeyKind keyKind,
-        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums)
+        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums,
+        long mihOffset, long mihEnd, MihEntry[] mihEntries, byte[] mihChecksums)
     {
         _file = file;
         _region = region;
@@ -43,7 +50,23 @@ internal sealed unsafe class SegmentReader : IDisposable
         _vectorChecksums = vectorChecksums;
         _keyBlockChecked = new int[keyBlocks.Length - 1];
         _decodedKeyBlocks = new byte[keyBlocks.Length - 1][];
+        _mihOffset = mihOffset;
+        _mihBytes = mihEnd - mihOffset;
+        _mihChecksums = mihChecksums;
+        _mihVerified = _mihBytes == 0;
+        var tables = new MappedMihTable[mihEntries.Length];
+        for (int t = 0; t < tables.Length; t++)
+        {
+            MihEntry e = mihEntries[t];
+            ReadOnlyMemory<ulong> codes = e.CodesAt == 0 ? ReadOnlyMemory<ulong>.Empty : new MappedMemory<ulong>(this, region, e.CodesAt, rows).Memory;
+            tables[t] = new MappedMihTable(e.Start, e.Bits, e.DirectBits, new MappedMemory<int>(this, region, e.OffsetsAt, (1 << e.DirectBits) + 1).Memory,
+                new MappedMemory<int>(this, region, e.RowsAt, rows).Memory, codes, e.CodesAt != 0);
+        }
+        MihTables = tables;
     }
+
+    /// <summary>One MIH table's entry in the metadata, checked.</summary>
+    private readonly record struct MihEntry(int Start, int Bits, int DirectBits, long OffsetsAt, long RowsAt, long CodesAt);
 
     public string Path => _file.Path;
 
@@ -63,9 +86,23 @@ internal sealed unsafe class SegmentReader : IDisposable
     /// <summary>The codes, in place in the mapping.</summary>
     public CodeBlock Codes => new((ulong*)(_region.Pointer + SegmentFormat.HeaderBytes), Rows, Layout);
 
-    /// <summary>Opens and validates <paramref name="path"/>; <paramref name="verifyCodes"/> also checks every code checksum.</summary>
+    /// <summary>
+    /// The MIH tables stored in the segment, their arrays in place in the mapping (empty for version 1
+    /// and for segments written without tables). Use them only once <see cref="MihTablesVerified"/>.
+    /// </summary>
+    public IReadOnlyList<MappedMihTable> MihTables { get; }
+
+    /// <summary>Whether every checksum of the MIH section has been verified (true when there is no section).</summary>
+    public bool MihTablesVerified => _mihVerified;
+
+    internal bool IsDisposed => _disposed;
+
+    /// <summary>
+    /// Opens and validates <paramref name="path"/>; <paramref name="verifyCodes"/> also checks every code checksum,
+    /// <paramref name="verifyMihTables"/> every checksum of the MIH tables (else <see cref="VerifyMihTables"/> may do it later).
+    /// </summary>
     /// <exception cref="CorruptionException">The file is not a whole, undamaged segment.</exception>
-    public static SegmentReader Open(IFileSystem fileSystem, string path, bool verifyCodes = true)
+    public static SegmentReader Open(IFileSystem fileSystem, string path, bool verifyCodes = true, bool verifyMihTables = true)
     {
         IStorageFile file = fileSystem.Open(path, writable: false);
         MappedRegion? region = null;
@@ -73,6 +110,10 @@ internal sealed unsafe class SegmentReader : IDisposable
         {
             region = file.MapReadOnly();
             SegmentReader reader = Parse(file, region, path, verifyCodes);
+            if (verifyMihTables)
+            {
+                reader.VerifyMihTables();
+            }
             return reader;
         }
         catch
@@ -91,14 +132,13 @@ internal sealed unsafe class SegmentReader : IDisposable
             throw new CorruptionException(path, length, $"{length} bytes cannot hold a segment's header and footer");
         }
         ReadOnlySpan<byte> header = region.Span(0, SegmentFormat.HeaderBytes);
-        FileHeader.Check(header, SegmentFormat.HeaderBytes, SegmentFormat.Magic, SegmentFormat.Version, "segment", path);
+        uint version = FileHeader.Check(header, SegmentFormat.HeaderBytes, SegmentFormat.Magic, SegmentFormat.OldestVersion, SegmentFormat.Version, "segment", path);
         long footerOffset = length - SegmentFormat.FooterBytes;
         ReadOnlySpan<byte> footer = region.Span(footerOffset, SegmentFormat.FooterBytes);
         if (BinaryPrimitives.ReadUInt32LittleEndian(footer[60..]) != Crc32C.Compute(footer[..60]))
         {
             throw new CorruptionException(path, footerOffset + 60, "the footer checksum does not match");
         }
-        uint version = SegmentFormat.Version;
         // footer 32..39 rows = header 16..23; 40..43 bits = 12..15; 44..55 key kind, flags, dimension = 24..35.
         Require(path, footerOffset + 32, footer.Slice(32, 8).SequenceEqual(header.Slice(16, 8))
             && footer.Slice(40, 4).SequenceEqual(header.Slice(12, 4))
@@ -135,14 +175,24 @@ internal sealed unsafe class SegmentReader : IDisposable
         int blocks = (rows + SegmentFormat.RowsPerBlock - 1) / SegmentFormat.RowsPerBlock;
         bool payloads = (flags & SegmentFormat.FlagPayloads) != 0;
         int vectorChunks = SegmentFormat.ChunkCount(vectorBytes);
-        long expected = 4L * codeChunks + 8L * (blocks + 1) * (payloads ? 2 : 1) + 4L * vectorChunks;
-        Require(path, footerOffset + 24, metadataBytes == expected, $"the metadata holds {metadataBytes} bytes; {expected} were expected");
+        long mihPart = 4L * codeChunks + 8L * (blocks + 1) * (payloads ? 2 : 1) + 4L * vectorChunks; // where the MIH entries start (version 2)
+        long dataEnd = SegmentFormat.Align64(dimension == 0 ? codesEnd : vectorsOffset + vectorBytes);
+        MihEntry[] mihEntries = [];
+        long mihEnd = dataEnd;
+        byte[] mihChecksums = [];
+        if (version == SegmentFormat.OldestVersion)
+        {
+            Require(path, footerOffset + 24, metadataBytes == mihPart, $"the metadata holds {metadataBytes} bytes; {mihPart} were expected");
+        }
+        else
+        {
+            (mihEntries, mihEnd, mihChecksums) = ParseMihTables(metadata, mihPart, path, metadataOffset, footerOffset, (int)bits, rows, dataEnd);
+        }
 
         int at = 0;
         ReadOnlySpan<byte> codeChecksums = metadata.Slice(at, 4 * codeChunks);
         at += 4 * codeChunks;
-        long dataEnd = SegmentFormat.Align64(dimension == 0 ? codesEnd : vectorsOffset + vectorBytes);
-        long[] keyBlocks = ReadOffsets(metadata.Slice(at, 8 * (blocks + 1)), dataEnd, path, metadataOffset + at);
+        long[] keyBlocks = ReadOffsets(metadata.Slice(at, 8 * (blocks + 1)), mihEnd, path, metadataOffset + at);
         at += 8 * (blocks + 1);
         long[]? payloadBlocks = null;
         if (payloads)
@@ -154,12 +204,103 @@ internal sealed unsafe class SegmentReader : IDisposable
         ReadOnlySpan<byte> vectorChecksums = metadata.Slice(at, 4 * vectorChunks);
 
         var reader = new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorsOffset, keyBlocks, payloadBlocks,
-            codeChecksums.ToArray(), vectorChecksums.ToArray());
+            codeChecksums.ToArray(), vectorChecksums.ToArray(), dataEnd, mihEnd, mihEntries, mihChecksums);
         if (verifyCodes)
         {
             reader.VerifyChecksums(e => throw e);
         }
         return reader;
+    }
+
+    // The MIH part of a version-2 metadata, from byte <paramref name="mihPart"/> (where the version-1 part ends): the table
+    // count, the entries, the checksums. Every entry is checked against what the header says and against the one place its
+    // arrays can be (each right after the one before it, 64-byte aligned, from <paramref name="sectionStart"/>), before
+    // anything is read from the section or sized by it.
+    private static (MihEntry[] Entries, long SectionEnd, byte[] Checksums) ParseMihTables(ReadOnlySpan<byte> metadata, long mihPart,
+        string path, long metadataOffset, long footerOffset, int codeBits, int rows, long sectionStart)
+    {
+        Require(path, footerOffset + 24, metadata.Length >= mihPart + 4, $"the metadata holds {metadata.Length} bytes; at least {mihPart + 4} were expected");
+        int at = (int)mihPart;
+        uint count = BinaryPrimitives.ReadUInt32LittleEndian(metadata[at..]);
+        Require(path, metadataOffset + at, count <= (uint)codeBits, $"{count} MIH tables for {codeBits}-bit codes (at most one per bit)");
+        long entriesEnd = at + 4L + (long)SegmentFormat.MihTableEntryBytes * count;
+        Require(path, footerOffset + 24, metadata.Length >= entriesEnd, $"the metadata holds {metadata.Length} bytes; {count} MIH tables need at least {entriesEnd}");
+        var entries = new MihEntry[count];
+        long cursor = sectionStart;
+        for (int t = 0; t < entries.Length; t++)
+        {
+            int entryAt = at + 4 + SegmentFormat.MihTableEntryBytes * t;
+            long offset = metadataOffset + entryAt;
+            ReadOnlySpan<byte> entry = metadata.Slice(entryAt, SegmentFormat.MihTableEntryBytes);
+            uint start = BinaryPrimitives.ReadUInt32LittleEndian(entry);
+            uint bits = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+            uint directBits = BinaryPrimitives.ReadUInt32LittleEndian(entry[8..]);
+            uint flags = BinaryPrimitives.ReadUInt32LittleEndian(entry[12..]);
+            ulong offsetsAt = BinaryPrimitives.ReadUInt64LittleEndian(entry[16..]);
+            ulong rowsAt = BinaryPrimitives.ReadUInt64LittleEndian(entry[24..]);
+            ulong codesAt = BinaryPrimitives.ReadUInt64LittleEndian(entry[32..]);
+            string table = $"MIH table {t}";
+            Require(path, offset + 4, bits >= 1 && bits <= SegmentFormat.MaxMihBits, $"{table} indexes a substring of {bits} bits (1..{SegmentFormat.MaxMihBits})");
+            Require(path, offset, start <= (uint)codeBits - bits, $"{table} indexes bits {start}..{(ulong)start + bits - 1}, outside the {codeBits}-bit code");
+            Require(path, offset + 8, directBits >= 1 && directBits <= Math.Min(bits, SegmentFormat.MaxMihDirectBits),
+                $"{table} addresses {directBits} bits directly (1..{SegmentFormat.MaxMihDirectBits}, at most its {bits} bits)");
+            Require(path, offset + 12, (flags & ~SegmentFormat.MihFlagInlineCodes) == 0, $"{table} has flags {flags}, which are unknown");
+            bool inline = (flags & SegmentFormat.MihFlagInlineCodes) != 0;
+            Require(path, offset + 12, !inline || codeBits <= SegmentFormat.MaxMihBits, $"{table} has inline codes, which {codeBits}-bit codes cannot");
+            var place = SegmentFormat.MihTablePlace(cursor, (int)directBits, rows, inline);
+            RequireArray(path, offset + 16, offsetsAt, 4L * ((1L << (int)directBits) + 1), place.Offsets, sectionStart, metadataOffset, $"the offsets array of {table}");
+            RequireArray(path, offset + 24, rowsAt, 4L * rows, place.Rows, sectionStart, metadataOffset, $"the rows array of {table}");
+            if (inline)
+            {
+                RequireArray(path, offset + 32, codesAt, 8L * rows, place.Codes, sectionStart, metadataOffset, $"the codes array of {table}");
+            }
+            else
+            {
+                Require(path, offset + 32, codesAt == 0, $"{table} has no inline codes but a codes array at {codesAt}");
+            }
+            Require(path, offset + 16, place.End <= metadataOffset, $"{table} ends at {place.End}, past the metadata at {metadataOffset}");
+            entries[t] = new MihEntry((int)start, (int)bits, (int)directBits, place.Offsets, place.Rows, place.Codes);
+            cursor = place.End;
+        }
+        int chunks = SegmentFormat.ChunkCount(cursor - sectionStart);
+        long expected = entriesEnd + 4L * chunks;
+        Require(path, footerOffset + 24, metadata.Length == expected, $"the metadata holds {metadata.Length} bytes; {expected} were expected");
+        return (entries, cursor, metadata.Slice((int)entriesEnd, 4 * chunks).ToArray());
+    }
+
+    // An array's offset from the metadata: inside the MIH section (from its start to the metadata), and exactly where it must be.
+    private static void RequireArray(string path, long entryOffset, ulong offset, long bytes, long expected, long sectionStart, long limit, string what)
+    {
+        Require(path, entryOffset, offset >= (ulong)sectionStart && offset <= (ulong)limit && (ulong)bytes <= (ulong)limit - offset,
+            $"{what} at {offset} (+{bytes} bytes) lies outside the MIH section, which runs from {sectionStart} to at most the metadata at {limit}");
+        Require(path, entryOffset, offset == (ulong)expected, $"{what} is at {offset}; following the array before it, 64-byte aligned, it must be at {expected}");
+    }
+
+    /// <summary>
+    /// Checks every CRC-32C of the MIH section (each MiB, padding included); afterwards
+    /// <see cref="MihTablesVerified"/> is true. Cheap when already done.
+    /// </summary>
+    /// <exception cref="CorruptionException">A MiB of the section is damaged: the exception names its offset.</exception>
+    public void VerifyMihTables()
+    {
+        if (!_mihVerified)
+        {
+            VerifyMihChunks(e => throw e);
+        }
+    }
+
+    private void VerifyMihChunks(Action<CorruptionException> report)
+    {
+        bool clean = true;
+        VerifyChunks(_mihOffset, _mihBytes, _mihChecksums, "MIH tables", e =>
+        {
+            clean = false;
+            report(e);
+        });
+        if (clean)
+        {
+            _mihVerified = true;
+        }
     }
 
     /// <summary>Decoded key blocks are kept (up to this many bytes per segment) for the key fetches of searches.</summary>
@@ -303,8 +444,9 @@ internal sealed unsafe class SegmentReader : IDisposable
 
     /// <summary>
     /// Checks everything <see cref="Open"/> leaves unchecked, reporting each damage found and going on
-    /// (what <c>check</c> runs): with <paramref name="checksums"/> every code and vector checksum (each
-    /// MiB on its own) and the zero padding after codes and vectors; then every key block and payload
+    /// (what <c>check</c> runs): with <paramref name="checksums"/> every code, vector and MIH checksum
+    /// (each MiB on its own; the MIH section's padding is under its checksums) and the zero padding
+    /// after codes and vectors; then every key block and payload
     /// block, that keys ascend strictly across the segment, and each key against
     /// <paramref name="keyProblem"/> (what is wrong with a key, or null).
     /// </summary>
@@ -320,6 +462,7 @@ internal sealed unsafe class SegmentReader : IDisposable
                 long vectorsEnd = _vectorsOffset + (long)Rows * VectorDimension * sizeof(float);
                 VerifyZeros(vectorsEnd, SegmentFormat.Align64(vectorsEnd), "the padding after the vectors", report);
             }
+            VerifyMihChunks(report);
         }
         byte[]? previous = null;
         for (int block = 0; block < _keyBlocks.Length - 1; block++)
@@ -468,6 +611,7 @@ internal sealed unsafe class SegmentReader : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         _region.Dispose();
         _file.Dispose();
     }

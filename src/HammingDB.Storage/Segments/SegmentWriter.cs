@@ -20,6 +20,34 @@ internal sealed class SegmentContents
     public float[] Vectors { get; init; } = [];
 
     public int VectorDimension { get; init; }
+
+    /// <summary>The MIH tables to store with the codes (built by the Index layer), or none.</summary>
+    public IReadOnlyList<SegmentMihTable> MihTables { get; init; } = [];
+}
+
+/// <summary>
+/// One MIH substring table as written into a segment (built by the Index layer). Storage keeps its
+/// arrays and checks their shape, not what they mean: see <see cref="SegmentFormat"/>.
+/// </summary>
+internal sealed class SegmentMihTable
+{
+    /// <summary>The first bit of the substring.</summary>
+    public required int Start { get; init; }
+
+    /// <summary>The substring width, 1..64.</summary>
+    public required int Bits { get; init; }
+
+    /// <summary>The top bits of the substring addressed directly, 1..24 and at most <see cref="Bits"/>.</summary>
+    public required int DirectBits { get; init; }
+
+    /// <summary>2^<see cref="DirectBits"/> + 1 entries, non-decreasing, the first 0, the last the segment's row count.</summary>
+    public required int[] Offsets { get; init; }
+
+    /// <summary>The row of each posting (one per row of the segment), each in [0, rows).</summary>
+    public required int[] Rows { get; init; }
+
+    /// <summary>The code of each posting (codes of at most 64 bits only), or null.</summary>
+    public ulong[]? Codes { get; init; }
 }
 
 /// <summary>Writes segment files (format: <see cref="SegmentFormat"/>).</summary>
@@ -75,6 +103,38 @@ internal static class SegmentWriter
             output.PadTo64();
         }
 
+        // The MIH section: every array 64-byte aligned, summed per MiB (padding included) as it is written.
+        var mihEntries = new List<byte>();
+        var mihChecksums = new ChunkChecksums();
+        Span<byte> entry = stackalloc byte[SegmentFormat.MihTableEntryBytes];
+        output.Tap = mihChecksums;
+        foreach (SegmentMihTable table in contents.MihTables)
+        {
+            (long offsetsAt, long rowsAt, long codesAt, long end) = SegmentFormat.MihTablePlace(output.Position, table.DirectBits, rows, table.Codes is not null);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry, (uint)table.Start);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)table.Bits);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], (uint)table.DirectBits);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[12..], table.Codes is null ? 0 : SegmentFormat.MihFlagInlineCodes);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[16..], (ulong)offsetsAt);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[24..], (ulong)rowsAt);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[32..], (ulong)codesAt);
+            mihEntries.AddRange(entry);
+            output.Write(MemoryMarshal.AsBytes(table.Offsets.AsSpan()));
+            output.PadTo64();
+            output.Write(MemoryMarshal.AsBytes(table.Rows.AsSpan()));
+            output.PadTo64();
+            if (table.Codes is { } inline)
+            {
+                output.Write(MemoryMarshal.AsBytes(inline.AsSpan()));
+                output.PadTo64();
+            }
+            if (output.Position != end)
+            {
+                throw new InvalidOperationException($"MIH table written to {output.Position}, placed to end at {end}."); // a bug here, not bad input
+            }
+        }
+        output.Tap = null;
+
         AppendOffsets(metadata, WriteBlocks(output, rows, (row, raw) => AppendKey(raw, contents.KeyKind, contents.Keys[row])));
         if (contents.Payloads is { } payloads)
         {
@@ -90,6 +150,11 @@ internal static class SegmentWriter
         {
             AppendChunkChecksums(metadata, vectorBytes);
         }
+        Span<byte> count = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(count, (uint)contents.MihTables.Count);
+        metadata.AddRange(count);
+        metadata.AddRange(mihEntries);
+        metadata.AddRange(mihChecksums.Finish());
 
         long metadataOffset = output.Position;
         byte[] metadataBytes = metadata.ToArray();
@@ -180,6 +245,7 @@ internal static class SegmentWriter
         {
             throw new ArgumentException($"{rows} rows of dimension {contents.VectorDimension} need {(long)rows * contents.VectorDimension} floats; got {contents.Vectors.Length}.", nameof(contents));
         }
+        ValidateMihTables(contents.MihTables, contents.Codes.Layout.CodeBits, rows);
         int fixedBytes = SegmentFormat.FixedKeyBytes(contents.KeyKind);
         for (int row = 0; row < rows; row++)
         {
@@ -195,7 +261,115 @@ internal static class SegmentWriter
         }
     }
 
-    // Sequential writes through a buffer; Position counts every byte written.
+    // The rules SegmentReader enforces on the metadata, plus what only the writer can afford to check (O(rows)).
+    private static void ValidateMihTables(IReadOnlyList<SegmentMihTable> tables, int codeBits, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(tables);
+        if (tables.Count > codeBits)
+        {
+            throw new ArgumentException($"{tables.Count} MIH tables for {codeBits}-bit codes; at most one per bit.", nameof(tables));
+        }
+        for (int t = 0; t < tables.Count; t++)
+        {
+            SegmentMihTable table = tables[t] ?? throw new ArgumentException($"MIH table {t} is null.", nameof(tables));
+            string Bad(string what) => $"MIH table {t} (start {table.Start}, {table.Bits} bits, {table.DirectBits} direct): {what}.";
+            if (table.Bits is < 1 or > SegmentFormat.MaxMihBits)
+            {
+                throw new ArgumentException(Bad($"a substring width must be 1..{SegmentFormat.MaxMihBits}"), nameof(tables));
+            }
+            if (table.Start < 0 || table.Start > codeBits - table.Bits)
+            {
+                throw new ArgumentException(Bad($"the substring runs outside the {codeBits}-bit code"), nameof(tables));
+            }
+            if (table.DirectBits < 1 || table.DirectBits > Math.Min(table.Bits, SegmentFormat.MaxMihDirectBits))
+            {
+                throw new ArgumentException(Bad($"direct bits must be 1..{SegmentFormat.MaxMihDirectBits} and at most the substring width"), nameof(tables));
+            }
+            int[] offsets = table.Offsets ?? throw new ArgumentException(Bad("no offsets"), nameof(tables));
+            int[] postings = table.Rows ?? throw new ArgumentException(Bad("no rows"), nameof(tables));
+            if (offsets.Length != (1 << table.DirectBits) + 1)
+            {
+                throw new ArgumentException(Bad($"{offsets.Length} offsets; 2^{table.DirectBits} + 1 = {(1 << table.DirectBits) + 1} are needed"), nameof(tables));
+            }
+            if (offsets[0] != 0 || offsets[^1] != rows)
+            {
+                throw new ArgumentException(Bad($"the offsets run from {offsets[0]} to {offsets[^1]}; they must run from 0 to the {rows} rows"), nameof(tables));
+            }
+            for (int b = 1; b < offsets.Length; b++)
+            {
+                if (offsets[b] < offsets[b - 1])
+                {
+                    throw new ArgumentException(Bad($"offset {b} ({offsets[b]}) is below offset {b - 1} ({offsets[b - 1]})"), nameof(tables));
+                }
+            }
+            if (postings.Length != rows)
+            {
+                throw new ArgumentException(Bad($"{postings.Length} postings; the segment has {rows} rows"), nameof(tables));
+            }
+            for (int i = 0; i < postings.Length; i++)
+            {
+                if ((uint)postings[i] >= (uint)rows)
+                {
+                    throw new ArgumentException(Bad($"posting {i} names row {postings[i]}, outside [0, {rows})"), nameof(tables));
+                }
+            }
+            if (table.Codes is { } inline)
+            {
+                if (codeBits > SegmentFormat.MaxMihBits)
+                {
+                    throw new ArgumentException(Bad($"inline codes are for codes of at most {SegmentFormat.MaxMihBits} bits, not {codeBits}"), nameof(tables));
+                }
+                if (inline.Length != rows)
+                {
+                    throw new ArgumentException(Bad($"{inline.Length} inline codes; the segment has {rows} rows"), nameof(tables));
+                }
+            }
+        }
+    }
+
+    // CRC-32C per MiB of a section, fed its bytes in order.
+    private sealed class ChunkChecksums
+    {
+        private readonly List<byte> _done = [];
+        private uint _crc;
+        private int _inChunk;
+
+        public void Add(ReadOnlySpan<byte> data)
+        {
+            while (!data.IsEmpty)
+            {
+                int n = Math.Min(data.Length, SegmentFormat.ChecksumChunkBytes - _inChunk);
+                _crc = Crc32C.Append(_crc, data[..n]);
+                _inChunk += n;
+                data = data[n..];
+                if (_inChunk == SegmentFormat.ChecksumChunkBytes)
+                {
+                    Close();
+                }
+            }
+        }
+
+        // The checksums, the last (partial) chunk included.
+        public List<byte> Finish()
+        {
+            if (_inChunk > 0)
+            {
+                Close();
+            }
+            return _done;
+        }
+
+        private void Close()
+        {
+            Span<byte> value = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(value, _crc);
+            _done.AddRange(value);
+            _crc = 0;
+            _inChunk = 0;
+        }
+    }
+
+    // Sequential writes through a buffer; Position counts every byte written; Tap, when set, sees every byte.
     private sealed class Output(IStorageFile file)
     {
         private readonly byte[] _buffer = new byte[1 << 20];
@@ -204,8 +378,11 @@ internal static class SegmentWriter
 
         public long Position => _flushed + _used;
 
+        public ChunkChecksums? Tap { get; set; }
+
         public void Write(ReadOnlySpan<byte> data)
         {
+            Tap?.Add(data);
             while (!data.IsEmpty)
             {
                 int n = Math.Min(data.Length, _buffer.Length - _used);

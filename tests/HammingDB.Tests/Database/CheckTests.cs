@@ -457,7 +457,7 @@ public sealed class CheckTests(ITestOutputHelper output)
         fs = clean.Clone();
         fs.Delete(ManifestPath);
         segment = fs.ReadAllBytes(SegmentPath);
-        segment[^(SegmentFormat.FooterBytes + 40)] ^= 1; // in the payload block
+        segment[^(SegmentFormat.FooterBytes + 44)] ^= 1; // in the payload block (the metadata before the footer is 40 bytes)
         fs.Replace(SegmentPath, segment);
         report = CheckUnchanged(fs, new MemoryKeyIndexStore(), "no manifest");
         foreach (CheckProblem problem in report.Problems)

@@ -13,14 +13,14 @@ public class SegmentTests(ITestOutputHelper output)
     private const string Name = "seg-0000000001.hdbs";
     private static readonly string SegmentPath = Path.Combine(Dir, Name);
 
-    private static byte[] U64Key(ulong key)
+    internal static byte[] U64Key(ulong key)
     {
         var bytes = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(bytes, key);
         return bytes;
     }
 
-    private static SegmentContents Contents(int seed, int bits, int rows, KeyKind kind, bool payloads, int dimension)
+    internal static SegmentContents Contents(int seed, int bits, int rows, KeyKind kind, bool payloads, int dimension)
     {
         var random = new Random(seed);
         var layout = new CodeLayout(bits);
@@ -42,7 +42,7 @@ public class SegmentTests(ITestOutputHelper output)
         };
     }
 
-    private static void AssertReadsBack(SegmentContents contents, SegmentReader reader)
+    internal static void AssertReadsBack(SegmentContents contents, SegmentReader reader)
     {
         Assert.Equal(contents.Codes.Count, reader.Rows);
         Assert.Equal(contents.Codes.Layout, reader.Layout);
@@ -63,6 +63,17 @@ public class SegmentTests(ITestOutputHelper output)
         if (reader.Rows > 0)
         {
             Assert.Equal(contents.Keys[^1], reader.GetKey(reader.Rows - 1));
+        }
+        Assert.Equal(contents.MihTables.Count, reader.MihTables.Count);
+        for (int t = 0; t < contents.MihTables.Count; t++)
+        {
+            SegmentMihTable written = contents.MihTables[t];
+            MappedMihTable read = reader.MihTables[t];
+            Assert.Equal((written.Start, written.Bits, written.DirectBits), (read.Start, read.Bits, read.DirectBits));
+            Assert.True(read.Offsets.Span.SequenceEqual(written.Offsets), $"table {t} offsets");
+            Assert.True(read.Rows.Span.SequenceEqual(written.Rows), $"table {t} rows");
+            Assert.Equal(written.Codes is not null, read.HasInlineCodes);
+            Assert.True(read.Codes.Span.SequenceEqual(written.Codes), $"table {t} codes");
         }
         reader.VerifyBlocks();
     }
@@ -100,8 +111,8 @@ public class SegmentTests(ITestOutputHelper output)
         string hex = Convert.ToHexString(fs.ReadAllBytes(SegmentPath)).ToLowerInvariant();
         output.WriteLine(hex);
         string expected = string.Concat(
-            // header: magic, version 1, 64 bits, 2 rows, key kind 1, flags 1 (payloads), dimension 0, reserved, CRC
-            "48444253454 74d54".Replace(" ", "", StringComparison.Ordinal), "01000000", "40000000", "0200000000000000", "01000000", "01000000", "00000000",
+            // header: magic, version 2, 64 bits, 2 rows, key kind 1, flags 1 (payloads), dimension 0, reserved, CRC
+            "48444253454 74d54".Replace(" ", "", StringComparison.Ordinal), "02000000", "40000000", "0200000000000000", "01000000", "01000000", "00000000",
             new string('0', 48), "HEADERCRC",
             // codes, padded to 64 bytes
             "efcdab8967452301", "ff00000000000000", new string('0', 96),
@@ -109,11 +120,11 @@ public class SegmentTests(ITestOutputHelper output)
             "KEYBLOCKCRC", "10000000", "10000000", "00000000", "0123456789abcdef", "fedcba9876543210",
             // payload block: CRC, 9 raw, 9 stored, raw; [len 1, 0xaa], [len 0]
             "PAYLOADCRC", "09000000", "09000000", "00000000", "01000000aa", "00000000",
-            // metadata: code chunk CRC; key block offsets 128, 160; payload block offsets 160, 185
-            "CODECRC", "8000000000000000", "a000000000000000", "a000000000000000", "b900000000000000",
-            // footer: codes 64, vectors 0, metadata 185, 36 bytes, metadata CRC, rows 2, 64 bits, kind 1, flags 1, dim 0, version 1, CRC
-            "4000000000000000", "0000000000000000", "b900000000000000", "24000000", "METADATACRC",
-            "0200000000000000", "40000000", "01000000", "01000000", "00000000", "01000000", "FOOTERCRC");
+            // metadata: code chunk CRC; key block offsets 128, 160; payload block offsets 160, 185; 0 MIH tables (no MIH chunk CRC)
+            "CODECRC", "8000000000000000", "a000000000000000", "a000000000000000", "b900000000000000", "00000000",
+            // footer: codes 64, vectors 0, metadata 185, 40 bytes, metadata CRC, rows 2, 64 bits, kind 1, flags 1, dim 0, version 2, CRC
+            "4000000000000000", "0000000000000000", "b900000000000000", "28000000", "METADATACRC",
+            "0200000000000000", "40000000", "01000000", "01000000", "00000000", "02000000", "FOOTERCRC");
         // The checksums are computed here with Crc32C (pinned by its own test vectors).
         byte[] bytes = fs.ReadAllBytes(SegmentPath);
         string Crc(int from, int to) => Convert.ToHexString(BitConverter.GetBytes(Crc32C.Compute(bytes.AsSpan(from, to - from)))).ToLowerInvariant();
@@ -121,8 +132,8 @@ public class SegmentTests(ITestOutputHelper output)
             .Replace("KEYBLOCKCRC", Crc(132, 160), StringComparison.Ordinal)
             .Replace("PAYLOADCRC", Crc(164, 185), StringComparison.Ordinal)
             .Replace("CODECRC", Crc(64, 80), StringComparison.Ordinal)
-            .Replace("METADATACRC", Crc(185, 221), StringComparison.Ordinal)
-            .Replace("FOOTERCRC", Crc(221, 281), StringComparison.Ordinal);
+            .Replace("METADATACRC", Crc(185, 225), StringComparison.Ordinal)
+            .Replace("FOOTERCRC", Crc(225, 285), StringComparison.Ordinal);
         Assert.Equal(expected, hex);
     }
 
@@ -221,7 +232,7 @@ public class SegmentTests(ITestOutputHelper output)
         bytes[secondBlock + SegmentFormat.BlockHeaderBytes + 5] ^= 1; // the second key block
         bytes[SegmentFormat.HeaderBytes + 8 * 100] ^= 4;            // a code
         bytes[codesEnd + 3] = 0x80;                                 // padding after the codes
-        bytes[^(SegmentFormat.FooterBytes + 200)] ^= 2;             // the last payload block (the metadata before the footer is 68 bytes)
+        bytes[^(SegmentFormat.FooterBytes + 200)] ^= 2;             // the last payload block (the metadata before the footer is 72 bytes)
         fs.Replace(SegmentPath, bytes);
 
         using SegmentReader reader = SegmentReader.Open(fs, SegmentPath, verifyCodes: false);
@@ -299,7 +310,7 @@ public class SegmentTests(ITestOutputHelper output)
         Assert.Empty(fs.ListFiles(Dir));
     }
 
-    private sealed class ByteOrder : IComparer<byte[]>
+    internal sealed class ByteOrder : IComparer<byte[]>
     {
         public static ByteOrder Instance { get; } = new();
 
