@@ -227,7 +227,8 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
         return new CheckedSegment(collection, state, path, reader, deleted);
     }
 
-    // Opens and verifies a segment on its own (every checksum, block, key order); null when it cannot be read.
+    // Opens and verifies a segment on its own (every checksum of codes, vectors and MIH tables, each MiB reported on its own;
+    // every block; the key order); null when it cannot be read.
     private SegmentReader? OpenSegment(string path, HashSet<string> present, string owner)
     {
         if (!present.Contains(Path.GetFileName(path)))
@@ -236,7 +237,7 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
             return null;
         }
         _files++;
-        SegmentReader? reader = Guard(path, () => SegmentReader.Open(fs, path, verifyCodes: false));
+        SegmentReader? reader = Guard(path, () => SegmentReader.Open(fs, path, verifyCodes: false, verifyMihTables: false));
         if (reader is null)
         {
             return null;

@@ -1,12 +1,14 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using HammingDB.Index.Mih;
 using HammingDB.Kernels;
 using HammingDB.Storage;
 using HammingDB.Storage.Keys;
 using HammingDB.Storage.Log;
 using HammingDB.Storage.Manifest;
 using HammingDB.Storage.Segments;
+using HammingDB.Tests.Storage;
 using HammingDB.Writing;
 using Xunit.Abstractions;
 
@@ -291,6 +293,48 @@ public sealed class CheckTests(ITestOutputHelper output)
         }
         Assert.True(allowed.Contains(answers), $"{what}: a wrong answer:\n{answers}\nexpected:\n{string.Join("\nor\n", allowed)}");
         return true;
+    }
+
+    [Fact]
+    public void Damage_to_the_mih_tables_of_a_segment_is_reported_with_file_and_offset_and_open_refuses_it()
+    {
+        // Segment 2 written again with the same rows and two MIH tables (the engine does not build them yet).
+        MemoryFileSystem clean = SmallDatabase(new MemoryKeyIndexStore());
+        SegmentContents contents;
+        using (SegmentReader reader = SegmentReader.Open(clean, SegmentPath))
+        {
+            var codes = new PackedCodes(reader.Layout, reader.Rows);
+            codes.AddRange(reader.Codes.Words, reader.Rows);
+            contents = new SegmentContents
+            {
+                Codes = codes,
+                KeyKind = reader.KeyKind,
+                Keys = reader.AllKeys().ToList(),
+                Payloads = reader.AllPayloads().ToList(),
+                MihTables = SegmentMihTests.BuildTables(codes.Block, MihLayout.Split(64, 2, maxDirectBits: 4)),
+            };
+        }
+        SegmentWriter.Write(clean, Dir, FileNames.Segment(2), contents);
+        string full = Answers(clean);
+        CheckReport report = CheckUnchanged(clean, new MemoryKeyIndexStore(), "with MIH tables");
+        Assert.True(report.Ok, string.Join('\n', report.Problems)); // a notice only: this key index store keeps nothing
+
+        long start = SegmentFormat.Align64(SegmentFormat.HeaderBytes + 8 * 8L); // 8 rows of 64 bits
+        long end = contents.MihTables.Aggregate(start, (at, t) => SegmentFormat.MihTablePlace(at, t.DirectBits, 8, t.Codes is not null).End);
+        byte[] whole = clean.ReadAllBytes(SegmentPath);
+        foreach (long at in new[] { start, start + 4 * 17 + 1, start + 128 + 5, end - 1 }) // offsets, padding, rows, the last inline code
+        {
+            byte[] damaged = whole.ToArray();
+            damaged[at] ^= 0x04;
+            string what = $"MIH byte {at}";
+            Assert.False(Variant(clean, SegmentPath, damaged, what, noticeAllowed: false, [full]), $"{what}: open did not refuse it");
+            MemoryFileSystem fs = clean.Clone();
+            fs.Replace(SegmentPath, damaged);
+            CheckReport damagedReport = CheckUnchanged(fs, new MemoryKeyIndexStore(), what);
+            CheckProblem problem = Assert.Single(damagedReport.Problems, p => p.Severity == CheckSeverity.Damage);
+            Assert.Equal(new CheckProblem(CheckSeverity.Damage, SegmentPath, start, $"the checksum of the MiB of MIH tables at {start} does not match"), problem);
+            Assert.Equal(report.RowsChecked, damagedReport.RowsChecked); // the segment was still opened and the rest of it checked
+        }
     }
 
     [Fact]
