@@ -30,7 +30,7 @@ internal static class MihBenchmark
         var clock = Stopwatch.StartNew();
         var index = new MihIndex(codes.Block, layout);
         double buildSeconds = clock.Elapsed.TotalSeconds;
-        long tableBytes = index.Tables.Sum(t => 4L * t.Offsets.Length + 4L * t.Rows.Length + 8L * t.InlineCodes.Length);
+        long tableBytes = index.Bytes;
 
         var scanOptions = new SearchOptions { Threads = 1 };
         bool knn = settings.K is not null;

@@ -4,7 +4,7 @@ using HammingDB.Kernels;
 namespace HammingDB.Index.Mih;
 
 /// <summary>
-/// Multi-index hashing over an in-memory block of codes: one <see cref="MihTable"/> per substring of
+/// Multi-index hashing over a block of codes: one <see cref="MihTable"/> per substring of
 /// <see cref="Layout"/>, answering exact radius and k-nearest searches (the same results as a scan:
 /// ordered by distance, then row).
 /// </summary>
@@ -19,14 +19,18 @@ namespace HammingDB.Index.Mih;
 /// <para>k-nearest grows rings s = 0, 1, ...: at ring s table j yields the rows whose substring j is at
 /// distance exactly s. A row is evaluated at its first slot (smallest (d_j, j)). After table j at
 /// ring s, every row not yet evaluated has distance at least m*s + j + 1, so the search stops when
-/// it holds k rows and the k-th distance is below that bound, or when one table has yielded every row.</para>
-/// The block must stay alive and unchanged while the index is used.
+/// it holds k rows and the k-th distance is below that bound, when the caller's bound is below it,
+/// or when a ring passes a substring's width (then every row was evaluated).</para>
+/// <para>Codes of one word are verified from the postings, eight at a time against the running
+/// threshold; wider codes are read from the block at their row.</para>
+/// The block (and mapped tables) must stay alive and unchanged while the index is used.
 /// </remarks>
 public sealed class MihIndex
 {
     private readonly CodeBlock _codes;
     private readonly MihTable[] _tables;
     private readonly ulong[] _masks; // per table, the substring's bits, for codes of one word
+    private readonly bool _inline;
 
     /// <summary>Builds the tables over <paramref name="codes"/> with the layout <see cref="MihLayout.Choose"/> picks for its size.</summary>
     public MihIndex(CodeBlock codes)
@@ -36,23 +40,55 @@ public sealed class MihIndex
 
     /// <summary>Builds the tables over <paramref name="codes"/> (rows 0 .. N-1) split as <paramref name="layout"/> says.</summary>
     public MihIndex(CodeBlock codes, MihLayout layout)
+        : this(codes, Build(codes, layout))
     {
-        ArgumentNullException.ThrowIfNull(layout);
-        if (layout.CodeBits != codes.Layout.CodeBits)
+    }
+
+    /// <summary>
+    /// An index over <paramref name="codes"/> from tables built before (e.g. mapped from a segment):
+    /// they must cover the code as a <see cref="MihLayout.Split"/> does, each over every row.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tables do not form a layout of these codes.</exception>
+    public MihIndex(CodeBlock codes, IReadOnlyList<MihTable> tables)
+    {
+        ArgumentNullException.ThrowIfNull(tables);
+        if (tables.Count == 0)
         {
-            throw new ArgumentException($"The layout splits {layout.CodeBits}-bit codes; the block holds {codes.Layout.CodeBits}-bit codes.", nameof(layout));
+            throw new ArgumentException("An index needs at least one table.", nameof(tables));
+        }
+        int maxDirect = MihLayout.DefaultMaxDirectBits;
+        foreach (MihTable table in tables)
+        {
+            if (table.FilteredBits > 0)
+            {
+                maxDirect = table.DirectBits;
+            }
+        }
+        if (tables.Count > codes.Layout.CodeBits)
+        {
+            throw new ArgumentException($"{tables.Count} tables cannot split {codes.Layout.CodeBits}-bit codes.", nameof(tables));
+        }
+        MihLayout layout = MihLayout.Split(codes.Layout.CodeBits, tables.Count, maxDirect);
+        bool inline = codes.Layout.WordsPerCode == 1;
+        for (int i = 0; i < tables.Count; i++)
+        {
+            MihTable table = tables[i];
+            if (table.Start != layout.Start(i) || table.Bits != layout.Bits(i) || table.DirectBits != layout.DirectBits(i)
+                || table.Count != codes.Count || table.HasInlineCodes != inline)
+            {
+                throw new ArgumentException(
+                    $"Table {i} (bits [{table.Start}, {table.Start + table.Bits}), {table.DirectBits} direct, {table.Count} rows, inline {table.HasInlineCodes}) " +
+                    $"is not substring {i} of {layout} over {codes.Count} rows.", nameof(tables));
+            }
         }
         _codes = codes;
         Layout = layout;
-        _tables = new MihTable[layout.Count];
+        _tables = [.. tables];
+        _inline = inline;
         _masks = new ulong[layout.Count];
-        for (int i = 0; i < layout.Count; i++)
+        for (int i = 0; i < layout.Count && inline; i++)
         {
-            _tables[i] = MihTable.Build(codes, layout, i);
-            if (codes.Layout.WordsPerCode == 1)
-            {
-                _masks[i] = MihBits.Mask(layout.Start(i), layout.Bits(i));
-            }
+            _masks[i] = MihBits.Mask(layout.Start(i), layout.Bits(i));
         }
     }
 
@@ -64,6 +100,24 @@ public sealed class MihIndex
 
     /// <summary>The tables, one per substring.</summary>
     public IReadOnlyList<MihTable> Tables => _tables;
+
+    /// <summary>The bytes of every table (beyond the codes themselves).</summary>
+    public long Bytes => _tables.Sum(t => t.Bytes);
+
+    private static MihTable[] Build(CodeBlock codes, MihLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        if (layout.CodeBits != codes.Layout.CodeBits)
+        {
+            throw new ArgumentException($"The layout splits {layout.CodeBits}-bit codes; the block holds {codes.Layout.CodeBits}-bit codes.", nameof(layout));
+        }
+        var tables = new MihTable[layout.Count];
+        for (int i = 0; i < layout.Count; i++)
+        {
+            tables[i] = MihTable.Build(codes, layout, i);
+        }
+        return tables;
+    }
 
     /// <summary>Every row within <paramref name="radius"/> of <paramref name="query"/>, ordered by distance, then row.</summary>
     public Neighbor[] Radius(ReadOnlySpan<ulong> query, int radius)
@@ -78,17 +132,68 @@ public sealed class MihIndex
     public void Radius<TSink>(ReadOnlySpan<ulong> query, int radius, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
+        var counters = default(MihCounters);
+        Radius(query, radius, ref sink, ref counters);
+    }
+
+    /// <summary>
+    /// The probes and postings a radius search of <paramref name="query"/> would read: the probe count
+    /// is computed, and when it is at most <paramref name="maxProbes"/> the postings are the exact sum of
+    /// the probed buckets' sizes (else the average bucket times the probes, and <see cref="MihEstimate.Exact"/> is false).
+    /// </summary>
+    public MihEstimate EstimateRadius(ReadOnlySpan<ulong> query, int radius, long maxProbes = long.MaxValue)
+    {
+        _codes.Layout.Validate(query, nameof(query));
+        ArgumentOutOfRangeException.ThrowIfNegative(radius);
+        (int r, int s, int a) = Split(radius);
+        long probes = 0;
+        double average = 0;
+        for (int j = 0; j < _tables.Length; j++)
+        {
+            int rj = j <= a ? s : s - 1;
+            long tableProbes = BallSize(_tables[j].DirectBits, rj);
+            probes += tableProbes;
+            average += tableProbes * ((double)_codes.Count / (1L << _tables[j].DirectBits));
+        }
+        if (probes > maxProbes || _codes.Count == 0)
+        {
+            return new MihEstimate(probes, (long)Math.Ceiling(average), _codes.Count == 0);
+        }
+        long postings = 0;
+        for (int j = 0; j < _tables.Length; j++)
+        {
+            int rj = j <= a ? s : s - 1;
+            MihTable table = _tables[j];
+            ReadOnlySpan<int> offsets = table.Offsets;
+            uint home = (uint)table.BucketOf(query);
+            for (int t = 0; t <= Math.Min(rj, table.DirectBits); t++)
+            {
+                foreach (uint flips in new Combinations(table.DirectBits, t))
+                {
+                    int bucket = (int)(home ^ flips);
+                    postings += offsets[bucket + 1] - offsets[bucket];
+                }
+            }
+        }
+        _ = r;
+        return new MihEstimate(probes, postings, true);
+    }
+
+    /// <summary>
+    /// Sends every row within <paramref name="radius"/> of <paramref name="query"/> to <paramref name="sink"/>,
+    /// once each, in no particular order, adding the buckets probed and postings read to <paramref name="counters"/>.
+    /// </summary>
+    public void Radius<TSink>(ReadOnlySpan<ulong> query, int radius, ref TSink sink, ref MihCounters counters)
+        where TSink : struct, IMihRadiusSink
+    {
         _codes.Layout.Validate(query, nameof(query));
         ArgumentOutOfRangeException.ThrowIfNegative(radius);
         if (_codes.Count == 0)
         {
             return;
         }
-        int m = _tables.Length;
-        int r = Math.Min(radius, _codes.Layout.CodeBits);
-        int s = r / m;
-        int a = r % m;
-        for (int j = 0; j < m; j++)
+        (int r, int s, int a) = Split(radius);
+        for (int j = 0; j < _tables.Length; j++)
         {
             int rj = j <= a ? s : s - 1;
             if (rj < 0)
@@ -96,65 +201,85 @@ public sealed class MihIndex
                 continue;
             }
             MihTable table = _tables[j];
-            int d = table.DirectBits;
+            ReadOnlySpan<int> offsets = table.Offsets;
+            ReadOnlySpan<int> rows = table.Rows;
+            ReadOnlySpan<ulong> codes = table.InlineCodes;
             uint home = (uint)table.BucketOf(query);
-            int tMax = Math.Min(rj, d);
-            for (int t = 0; t <= tMax; t++)
+            for (int t = 0; t <= Math.Min(rj, table.DirectBits); t++)
             {
                 // The filtered bits can take the substring past rj only when rj - t < their count.
                 bool check = table.FilteredBits > rj - t;
-                uint limit = 1u << d;
-                for (uint flips = t == 0 ? 0u : (1u << t) - 1; flips < limit; flips = NextCombination(flips))
+                foreach (uint flips in new Combinations(table.DirectBits, t))
                 {
-                    ProbeRadius(query, table, j, (int)(home ^ flips), rj, check, r, s, a, ref sink);
-                    if (flips == 0)
+                    int bucket = (int)(home ^ flips);
+                    int begin = offsets[bucket];
+                    int end = offsets[bucket + 1];
+                    counters.Probes++;
+                    counters.Postings += end - begin;
+                    if (_inline)
                     {
-                        break;
+                        RadiusInline(query[0], rows, codes, begin, end, j, rj, check, r, s, a, ref sink);
+                    }
+                    else
+                    {
+                        RadiusWide(query, rows, begin, end, j, rj, check, r, s, a, ref sink);
                     }
                 }
             }
         }
     }
 
-    private void ProbeRadius<TSink>(ReadOnlySpan<ulong> query, MihTable table, int j, int bucket, int rj, bool check, int r, int s, int a, ref TSink sink)
+    private (int R, int S, int A) Split(int radius)
+    {
+        int r = Math.Min(radius, _codes.Layout.CodeBits);
+        return (r, r / _tables.Length, r % _tables.Length);
+    }
+
+    private void RadiusInline<TSink>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
-        ReadOnlySpan<int> offsets = table.Offsets;
-        ReadOnlySpan<int> rows = table.Rows;
-        int begin = offsets[bucket];
-        int end = offsets[bucket + 1];
-        if (table.HasInlineCodes)
+        int p = begin;
+        for (; p + 8 <= end; p += 8)
         {
-            ReadOnlySpan<ulong> codes = table.InlineCodes;
-            ulong q = query[0];
-            for (int p = begin; p < end; p++)
+            uint hits = Within8(q, codes.Slice(p, 8), r);
+            while (hits != 0)
             {
-                ulong x = q ^ codes[p];
-                if (check && BitOperations.PopCount(x & _masks[j]) > rj)
-                {
-                    continue;
-                }
-                int distance = BitOperations.PopCount(x);
-                if (distance > r)
-                {
-                    continue;
-                }
-                bool canonical = true;
-                for (int i = 0; i < j; i++)
-                {
-                    if (BitOperations.PopCount(x & _masks[i]) <= (i <= a ? s : s - 1))
-                    {
-                        canonical = false;
-                        break;
-                    }
-                }
-                if (canonical)
-                {
-                    sink.Accept(rows[p], distance);
-                }
+                int i = BitOperations.TrailingZeroCount(hits);
+                hits &= hits - 1;
+                AcceptInline(q, rows, codes, p + i, j, rj, check, s, a, ref sink);
             }
+        }
+        for (; p < end; p++)
+        {
+            if (BitOperations.PopCount(q ^ codes[p]) <= r)
+            {
+                AcceptInline(q, rows, codes, p, j, rj, check, s, a, ref sink);
+            }
+        }
+    }
+
+    private void AcceptInline<TSink>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int p, int j, int rj, bool check, int s, int a, ref TSink sink)
+        where TSink : struct, IMihRadiusSink
+    {
+        ulong x = q ^ codes[p];
+        if (check && BitOperations.PopCount(x & _masks[j]) > rj)
+        {
             return;
         }
+        for (int i = 0; i < j; i++)
+        {
+            if (BitOperations.PopCount(x & _masks[i]) <= (i <= a ? s : s - 1))
+            {
+                return; // an earlier table reports it
+            }
+        }
+        sink.Accept(rows[p], BitOperations.PopCount(x));
+    }
+
+    private void RadiusWide<TSink>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+        where TSink : struct, IMihRadiusSink
+    {
+        MihTable table = _tables[j];
         for (int p = begin; p < end; p++)
         {
             int row = rows[p];
@@ -184,6 +309,19 @@ public sealed class MihIndex
         }
     }
 
+    // Bit i set when code i of the eight is within the threshold of the query.
+    private static uint Within8(ulong q, ReadOnlySpan<ulong> codes, int threshold)
+    {
+        uint hits = BitOperations.PopCount(q ^ codes[7]) <= threshold ? 1u : 0u;
+        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[6]) <= threshold ? 1u : 0u);
+        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[5]) <= threshold ? 1u : 0u);
+        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[4]) <= threshold ? 1u : 0u);
+        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[3]) <= threshold ? 1u : 0u);
+        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[2]) <= threshold ? 1u : 0u);
+        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[1]) <= threshold ? 1u : 0u);
+        return (hits << 1) | (BitOperations.PopCount(q ^ codes[0]) <= threshold ? 1u : 0u);
+    }
+
     /// <summary>The <paramref name="k"/> nearest rows to <paramref name="query"/>, ordered by distance, then row (all rows when k &gt;= N).</summary>
     public Neighbor[] Knn(ReadOnlySpan<ulong> query, int k) => Knn(query, k, default(KeepAllRows));
 
@@ -191,103 +329,154 @@ public sealed class MihIndex
     public Neighbor[] Knn<TFilter>(ReadOnlySpan<ulong> query, int k, TFilter filter)
         where TFilter : struct, IRowFilter
     {
+        var governor = default(UnlimitedKnn);
+        var counters = default(MihCounters);
+        return Knn(query, k, filter, int.MaxValue, ref governor, ref counters).Neighbors;
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> nearest rows to <paramref name="query"/> that <paramref name="filter"/> keeps and
+    /// whose distance is at most <paramref name="bound"/>, ordered by distance, then row. Before each step
+    /// (a ring of one table) <paramref name="governor"/> may abandon the search (the result says so, and
+    /// holds what was found so far, which is not the answer). Counts go to <paramref name="counters"/>.
+    /// </summary>
+    public MihKnnResult Knn<TFilter, TGovernor>(ReadOnlySpan<ulong> query, int k, TFilter filter, int bound, ref TGovernor governor, ref MihCounters counters)
+        where TFilter : struct, IRowFilter
+        where TGovernor : struct, IMihKnnGovernor
+    {
         _codes.Layout.Validate(query, nameof(query));
         ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(bound);
         int n = _codes.Count;
         k = Math.Min(k, n);
         if (k == 0)
         {
-            return [];
+            return new MihKnnResult([], false);
         }
         var heap = new WorstFirstHeap(k);
         int m = _tables.Length;
-        int[] yielded = new int[m]; // rows each table has yielded so far: N means every row was evaluated
-        int maxBits = 0;
-        foreach (MihTable table in _tables)
-        {
-            maxBits = Math.Max(maxBits, table.Bits);
-        }
-        for (int s = 0; s <= maxBits; s++)
+        int minBits = _tables.Min(t => t.Bits);
+        var state = new KnnState { Limit = bound, Bound = bound };
+        for (int s = 0; s <= minBits; s++)
         {
             for (int j = 0; j < m; j++)
             {
                 MihTable table = _tables[j];
                 int d = table.DirectBits;
-                uint home = (uint)table.BucketOf(query);
                 int tMin = Math.Max(0, s - table.FilteredBits);
                 int tMax = Math.Min(s, d);
-                uint limit = 1u << d;
+                long stepProbes = 0;
                 for (int t = tMin; t <= tMax; t++)
                 {
-                    for (uint flips = t == 0 ? 0u : (1u << t) - 1; flips < limit; flips = NextCombination(flips))
+                    stepProbes += Binomial(d, t);
+                }
+                var step = new MihKnnStep(s, j, stepProbes, stepProbes * ((double)n / (1L << d)), heap.Full ? heap.WorstDistance : -1);
+                if (!governor.Proceed(step, counters))
+                {
+                    counters.Abandoned = true;
+                    return new MihKnnResult(heap.Sorted(), true);
+                }
+                counters.Rings++;
+                ReadOnlySpan<int> offsets = table.Offsets;
+                ReadOnlySpan<int> rows = table.Rows;
+                ReadOnlySpan<ulong> codes = table.InlineCodes;
+                uint home = (uint)table.BucketOf(query);
+                bool exact = table.FilteredBits == 0; // then every posting of a bucket at t flips is at distance t
+                for (int t = tMin; t <= tMax; t++)
+                {
+                    foreach (uint flips in new Combinations(d, t))
                     {
-                        yielded[j] += ProbeRing(query, table, j, (int)(home ^ flips), s, t, ref heap, filter);
-                        if (flips == 0)
+                        int bucket = (int)(home ^ flips);
+                        int begin = offsets[bucket];
+                        int end = offsets[bucket + 1];
+                        counters.Probes++;
+                        counters.Postings += end - begin;
+                        if (_inline)
                         {
-                            break;
+                            RingInline(query[0], rows, codes, begin, end, j, s, exact, ref heap, ref state, filter);
+                        }
+                        else
+                        {
+                            RingWide(query, rows, begin, end, j, s, exact, ref heap, ref state, filter);
                         }
                     }
                 }
-                if (yielded[j] == n || (heap.Full && heap.WorstDistance < s * m + j + 1))
+                int certified = (m * s) + j + 1; // every row not yet evaluated is at least this far
+                if ((heap.Full && heap.WorstDistance < certified) || bound < certified)
                 {
-                    return heap.Sorted();
+                    return new MihKnnResult(heap.Sorted(), false);
                 }
             }
         }
-        return heap.Sorted();
+        return new MihKnnResult(heap.Sorted(), false);
     }
 
-    /// <summary>Evaluates the rows of <paramref name="bucket"/> whose substring j is at distance exactly <paramref name="s"/>; returns how many there were.</summary>
-    private int ProbeRing<TFilter>(ReadOnlySpan<ulong> query, MihTable table, int j, int bucket, int s, int t, ref WorstFirstHeap heap, TFilter filter)
+    private struct KnnState
+    {
+        public int Limit; // the inclusive distance a row must not exceed to enter
+        public int Bound;
+    }
+
+    private void RingInline<TFilter>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int begin, int end, int j, int s, bool exact,
+        ref WorstFirstHeap heap, ref KnnState state, TFilter filter)
         where TFilter : struct, IRowFilter
     {
-        ReadOnlySpan<int> offsets = table.Offsets;
-        ReadOnlySpan<int> rows = table.Rows;
-        int begin = offsets[bucket];
-        int end = offsets[bucket + 1];
-        bool exact = table.FilteredBits == 0; // then every posting is at distance t
-        if (exact && t != s)
+        int p = begin;
+        for (; p + 8 <= end; p += 8)
         {
-            return 0;
-        }
-        int yielded = 0;
-        int m = _tables.Length;
-        if (table.HasInlineCodes)
-        {
-            ReadOnlySpan<ulong> codes = table.InlineCodes;
-            ulong q = query[0];
-            for (int p = begin; p < end; p++)
+            uint hits = Within8(q, codes.Slice(p, 8), state.Limit);
+            while (hits != 0)
             {
-                ulong x = q ^ codes[p];
-                if (!exact && BitOperations.PopCount(x & _masks[j]) != s)
-                {
-                    continue;
-                }
-                yielded++;
-                int distance = BitOperations.PopCount(x);
-                int row = rows[p];
-                if (!heap.Admits(distance, row) || !filter.Keep(row))
-                {
-                    continue;
-                }
-                bool canonical = true;
-                for (int i = 0; i < m; i++)
-                {
-                    // An earlier slot (d_i, i) < (s, j) has evaluated the row already.
-                    int di = BitOperations.PopCount(x & _masks[i]);
-                    if (di < s || (di == s && i < j))
-                    {
-                        canonical = false;
-                        break;
-                    }
-                }
-                if (canonical)
-                {
-                    heap.Add(distance, row);
-                }
+                int i = BitOperations.TrailingZeroCount(hits);
+                hits &= hits - 1;
+                OfferInline(q, rows, codes, p + i, j, s, exact, ref heap, ref state, filter);
             }
-            return yielded;
         }
+        for (; p < end; p++)
+        {
+            if (BitOperations.PopCount(q ^ codes[p]) <= state.Limit)
+            {
+                OfferInline(q, rows, codes, p, j, s, exact, ref heap, ref state, filter);
+            }
+        }
+    }
+
+    private void OfferInline<TFilter>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int p, int j, int s, bool exact,
+        ref WorstFirstHeap heap, ref KnnState state, TFilter filter)
+        where TFilter : struct, IRowFilter
+    {
+        ulong x = q ^ codes[p];
+        if (!exact && BitOperations.PopCount(x & _masks[j]) != s)
+        {
+            return; // evaluated at another ring of this table
+        }
+        int distance = BitOperations.PopCount(x);
+        int row = rows[p];
+        if (!heap.Admits(distance, row) || !filter.Keep(row))
+        {
+            return;
+        }
+        for (int i = 0; i < _masks.Length; i++)
+        {
+            // An earlier slot (d_i, i) < (s, j) has evaluated the row already.
+            int di = BitOperations.PopCount(x & _masks[i]);
+            if (di < s || (di == s && i < j))
+            {
+                return;
+            }
+        }
+        heap.Add(distance, row);
+        if (heap.Full)
+        {
+            state.Limit = Math.Min(heap.WorstDistance, state.Bound);
+        }
+    }
+
+    private void RingWide<TFilter>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int s, bool exact,
+        ref WorstFirstHeap heap, ref KnnState state, TFilter filter)
+        where TFilter : struct, IRowFilter
+    {
+        MihTable table = _tables[j];
         for (int p = begin; p < end; p++)
         {
             int row = rows[p];
@@ -296,14 +485,13 @@ public sealed class MihIndex
             {
                 continue;
             }
-            yielded++;
             int distance = MihBits.Distance(query, code);
-            if (!heap.Admits(distance, row) || !filter.Keep(row))
+            if (distance > state.Limit || !heap.Admits(distance, row) || !filter.Keep(row))
             {
                 continue;
             }
             bool canonical = true;
-            for (int i = 0; i < m; i++)
+            for (int i = 0; i < _tables.Length; i++)
             {
                 if (i == j)
                 {
@@ -319,17 +507,74 @@ public sealed class MihIndex
             if (canonical)
             {
                 heap.Add(distance, row);
+                if (heap.Full)
+                {
+                    state.Limit = Math.Min(heap.WorstDistance, state.Bound);
+                }
             }
         }
-        return yielded;
     }
 
-    /// <summary>The next integer with the same number of set bits (Gosper's hack); <paramref name="mask"/> must be non-zero.</summary>
-    private static uint NextCombination(uint mask)
+    private static readonly long[,] Binomials = BuildBinomials();
+
+    private static long[,] BuildBinomials()
     {
-        uint lowest = mask & (0u - mask);
-        uint ripple = mask + lowest;
-        return (((ripple ^ mask) >> 2) / lowest) | ripple;
+        var c = new long[65, 65];
+        for (int n = 0; n <= 64; n++)
+        {
+            c[n, 0] = 1;
+            for (int t = 1; t <= n; t++)
+            {
+                c[n, t] = c[n - 1, t - 1] + (t <= n - 1 ? c[n - 1, t] : 0);
+            }
+        }
+        return c;
+    }
+
+    private static long Binomial(int n, int t) => t < 0 || t > n ? 0 : Binomials[n, t];
+
+    /// <summary>The number of values within <paramref name="radius"/> bits of one value of <paramref name="bits"/> bits (0 for a negative radius).</summary>
+    internal static long BallSize(int bits, int radius)
+    {
+        long sum = 0;
+        for (int t = 0; t <= Math.Min(radius, bits); t++)
+        {
+            sum += Binomial(bits, t);
+        }
+        return sum;
+    }
+
+    /// <summary>Every <paramref name="bits"/>-bit mask with <paramref name="ones"/> bits set, ascending (Gosper's hack).</summary>
+    private readonly struct Combinations(int bits, int ones)
+    {
+        public Enumerator GetEnumerator() => new(bits, ones);
+
+        public struct Enumerator(int bits, int ones)
+        {
+            private readonly uint _limit = 1u << bits;
+            private uint _current;
+            private bool _started;
+
+            public readonly uint Current => _current;
+
+            public bool MoveNext()
+            {
+                if (!_started)
+                {
+                    _started = true;
+                    _current = ones == 0 ? 0u : (1u << ones) - 1;
+                    return ones <= bits;
+                }
+                if (_current == 0)
+                {
+                    return false;
+                }
+                uint lowest = _current & (0u - _current);
+                uint ripple = _current + lowest;
+                _current = (((ripple ^ _current) >> 2) / lowest) | ripple;
+                return _current < _limit;
+            }
+        }
     }
 
     private readonly struct ListSink(List<Neighbor> results) : IMihRadiusSink

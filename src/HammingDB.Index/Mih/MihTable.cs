@@ -7,15 +7,15 @@ namespace HammingDB.Index.Mih;
 /// <see cref="DirectBits"/> bits. Bucket v holds postings <c>Offsets[v] .. Offsets[v + 1] - 1</c>:
 /// the rows whose top bits equal v, in ascending row order. For codes of at most 64 bits each
 /// posting also carries the code itself (<see cref="InlineCodes"/>), so verification reads
-/// postings sequentially.
+/// postings sequentially. The arrays live in managed memory (built) or in a mapped segment file.
 /// </summary>
 public sealed class MihTable
 {
-    private readonly int[] _offsets;
-    private readonly int[] _rows;
-    private readonly ulong[]? _codes;
+    private readonly ReadOnlyMemory<int> _offsets;
+    private readonly ReadOnlyMemory<int> _rows;
+    private readonly ReadOnlyMemory<ulong> _codes;
 
-    private MihTable(int start, int bits, int directBits, int[] offsets, int[] rows, ulong[]? codes)
+    private MihTable(int start, int bits, int directBits, ReadOnlyMemory<int> offsets, ReadOnlyMemory<int> rows, ReadOnlyMemory<ulong> codes, bool inline)
     {
         Start = start;
         Bits = bits;
@@ -23,6 +23,7 @@ public sealed class MihTable
         _offsets = offsets;
         _rows = rows;
         _codes = codes;
+        HasInlineCodes = inline;
     }
 
     /// <summary>The first bit of the substring.</summary>
@@ -37,20 +38,50 @@ public sealed class MihTable
     /// <summary>The substring bits below the direct-addressed ones, filtered at probe time.</summary>
     public int FilteredBits => Bits - DirectBits;
 
+    /// <summary>How many postings (rows) the table holds.</summary>
+    public int Count => _rows.Length;
+
     /// <summary>2^<see cref="DirectBits"/> + 1 offsets into the postings.</summary>
-    public ReadOnlySpan<int> Offsets => _offsets;
+    public ReadOnlySpan<int> Offsets => _offsets.Span;
 
     /// <summary>The row of each posting, sorted by bucket, then row.</summary>
-    public ReadOnlySpan<int> Rows => _rows;
+    public ReadOnlySpan<int> Rows => _rows.Span;
 
     /// <summary>The code of each posting for codes of at most 64 bits; empty otherwise.</summary>
-    public ReadOnlySpan<ulong> InlineCodes => _codes;
+    public ReadOnlySpan<ulong> InlineCodes => _codes.Span;
 
     /// <summary>Whether postings carry their codes.</summary>
-    public bool HasInlineCodes => _codes is not null;
+    public bool HasInlineCodes { get; }
+
+    /// <summary>The bytes of the table's arrays.</summary>
+    public long Bytes => (4L * _offsets.Length) + (4L * _rows.Length) + (8L * _codes.Length);
 
     /// <summary>The bucket (top <see cref="DirectBits"/> bits of the substring) of <paramref name="code"/>.</summary>
     public int BucketOf(ReadOnlySpan<ulong> code) => (int)MihBits.Extract(code, Start + Bits - DirectBits, DirectBits);
+
+    /// <summary>
+    /// Wraps arrays built before (by <see cref="Build"/>, then stored): checks their shapes, not their
+    /// contents (a stored table is protected by its file's checksums). With <c>inlineCodes</c>, <c>codes</c>
+    /// holds the code of each posting (<c>rowCount</c> entries), else it is empty.
+    /// </summary>
+    /// <exception cref="ArgumentException">The arrays do not have the shape of a table of <paramref name="rowCount"/> rows.</exception>
+    public static MihTable Wrap(int start, int bits, int directBits, int rowCount, ReadOnlyMemory<int> offsets, ReadOnlyMemory<int> rows, ReadOnlyMemory<ulong> codes, bool inlineCodes)
+    {
+        if (start < 0 || bits is < 1 or > 64 || directBits < 1 || directBits > Math.Min(bits, MihLayout.DefaultMaxDirectBits))
+        {
+            throw new ArgumentException($"A table of bits [{start}, {start + bits}) addressing {directBits} of them is impossible.");
+        }
+        if (offsets.Length != (1 << directBits) + 1 || rows.Length != rowCount || codes.Length != (inlineCodes ? rowCount : 0))
+        {
+            throw new ArgumentException($"A table of {rowCount} rows with {directBits} direct bits needs {(1 << directBits) + 1} offsets and {rowCount} postings; got {offsets.Length}, {rows.Length} and {codes.Length} codes.");
+        }
+        ReadOnlySpan<int> o = offsets.Span;
+        if (o[0] != 0 || o[^1] != rowCount)
+        {
+            throw new ArgumentException($"A table's offsets must run from 0 to {rowCount}; they run from {o[0]} to {o[^1]}.");
+        }
+        return new MihTable(start, bits, directBits, offsets, rows, codes, inlineCodes);
+    }
 
     /// <summary>Builds the table of substring <paramref name="index"/> of <paramref name="layout"/> over rows 0 .. N-1 of <paramref name="codes"/>.</summary>
     public static MihTable Build(CodeBlock codes, MihLayout layout, int index)
@@ -79,16 +110,29 @@ public sealed class MihTable
         }
         int[] next = offsets.AsSpan(0, offsets.Length - 1).ToArray();
         int[] rows = new int[n];
-        ulong[]? inline = codes.Layout.WordsPerCode == 1 ? new ulong[n] : null;
+        bool inline = codes.Layout.WordsPerCode == 1;
+        ulong[] inlineCodes = inline ? new ulong[n] : [];
         for (int row = 0; row < n; row++)
         {
             int slot = next[buckets[row]]++;
             rows[slot] = row;
-            if (inline is not null)
+            if (inline)
             {
-                inline[slot] = codes[row][0];
+                inlineCodes[slot] = codes[row][0];
             }
         }
-        return new MihTable(start, bits, directBits, offsets, rows, inline);
+        return new MihTable(start, bits, directBits, offsets, rows, inlineCodes, inline);
+    }
+
+    /// <summary>The arrays themselves when the table was built in memory (to store it); false for a mapped table.</summary>
+    internal bool TryGetArrays(out int[] offsets, out int[] rows, out ulong[]? codes)
+    {
+        bool ok = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_offsets, out ArraySegment<int> o)
+            & System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_rows, out ArraySegment<int> r);
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_codes, out ArraySegment<ulong> c);
+        offsets = o.Array ?? [];
+        rows = r.Array ?? [];
+        codes = HasInlineCodes ? c.Array : null;
+        return ok && o.Offset == 0 && o.Count == o.Array!.Length && r.Offset == 0 && r.Count == r.Array!.Length;
     }
 }
