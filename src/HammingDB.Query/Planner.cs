@@ -1,0 +1,90 @@
+using HammingDB.Index.Mih;
+
+namespace HammingDB.Query;
+
+/// <summary>How one segment is searched.</summary>
+public enum SegmentPlan
+{
+    /// <summary>The exhaustive popcount scan of every row.</summary>
+    Scan,
+
+    /// <summary>Multi-index hashing: probe the substring tables, verify the candidates.</summary>
+    Mih,
+}
+
+/// <summary>A segment as the planner sees it.</summary>
+/// <param name="Rows">Rows in the segment (deleted ones included: both plans read them).</param>
+/// <param name="Words">64-bit words per code.</param>
+/// <param name="HasTables">Whether the segment has MIH tables.</param>
+/// <param name="InlineCodes">Whether its postings carry the codes (codes of one word).</param>
+public readonly record struct SegmentShape(long Rows, int Words, bool HasTables, bool InlineCodes);
+
+/// <summary>A planning decision with the estimates it rests on.</summary>
+/// <param name="Plan">The chosen plan.</param>
+/// <param name="MihNs">The predicted MIH time (NaN when it was not estimated).</param>
+/// <param name="ScanNs">The predicted scan time.</param>
+/// <param name="Reason">Why, in words, for Explain.</param>
+public readonly record struct PlanChoice(SegmentPlan Plan, double MihNs, double ScanNs, string Reason);
+
+/// <summary>
+/// The query planner: pure functions of a cost model, a segment's shape and the exact reads the
+/// tables predict for the query. Nothing here measures or reads a file.
+/// </summary>
+public static class Planner
+{
+    /// <summary>
+    /// The most buckets worth counting exactly before a radius decision: past it the probes alone
+    /// are predicted dearer than the scan, so the average bucket size is estimate enough. Counting
+    /// reads two offsets per bucket, less than probing it, so it never costs more than the scan.
+    /// </summary>
+    public static long MaxProbesToCount(CostModel model, SegmentShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return (long)Math.Min(long.MaxValue / 2, model.ScanNs(shape.Rows, shape.Words) / model.ProbeNs);
+    }
+
+    /// <summary>Chooses between MIH and the scan for a radius search of one segment, given the probes and postings the tables predict.</summary>
+    public static PlanChoice ChooseRadius(CostModel model, SegmentShape shape, MihEstimate estimate)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        double scan = model.ScanNs(shape.Rows, shape.Words);
+        if (!shape.HasTables)
+        {
+            return new PlanChoice(SegmentPlan.Scan, double.NaN, scan, "no MIH tables");
+        }
+        double mih = model.MihNs(estimate.Probes, estimate.Postings, shape.InlineCodes);
+        string basis = estimate.Exact ? "exact bucket sizes" : "average bucket size";
+        return mih <= scan
+            ? new PlanChoice(SegmentPlan.Mih, mih, scan, $"MIH predicted cheaper ({estimate.Probes} probes, {estimate.Postings} postings, {basis})")
+            : new PlanChoice(SegmentPlan.Scan, mih, scan, $"scan predicted cheaper ({estimate.Probes} probes, {estimate.Postings} postings, {basis})");
+    }
+
+    /// <summary>
+    /// Whether a kNN search by MIH should run its next step (a ring of one table) or stop and scan
+    /// the segment instead: it goes on while what it has read plus the step's expected reads stay
+    /// within the predicted scan, so a search that ends up scanning costs at most about twice the scan.
+    /// </summary>
+    public static bool KnnProceeds(CostModel model, SegmentShape shape, in MihKnnStep upcoming, in MihCounters spent)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        double scan = model.ScanNs(shape.Rows, shape.Words);
+        double sofar = model.MihNs(spent.Probes, spent.Postings, shape.InlineCodes);
+        double step = model.MihNs(upcoming.Probes, upcoming.ExpectedPostings, shape.InlineCodes);
+        return sofar + step <= scan;
+    }
+
+    /// <summary>Whether a kNN search of one segment starts with MIH at all (its tables exist and the first ring is predicted cheaper than the scan).</summary>
+    public static PlanChoice ChooseKnn(CostModel model, SegmentShape shape, in MihKnnStep first)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        double scan = model.ScanNs(shape.Rows, shape.Words);
+        if (!shape.HasTables)
+        {
+            return new PlanChoice(SegmentPlan.Scan, double.NaN, scan, "no MIH tables");
+        }
+        double ring = model.MihNs(first.Probes, first.ExpectedPostings, shape.InlineCodes);
+        return ring <= scan
+            ? new PlanChoice(SegmentPlan.Mih, ring, scan, "MIH rings while each is predicted cheaper than the scan")
+            : new PlanChoice(SegmentPlan.Scan, ring, scan, "the first ring is predicted dearer than the scan");
+    }
+}
