@@ -113,7 +113,7 @@ internal sealed class Memtable
 
     /// <summary>The live rows, sorted by key, ready to seal into a segment (writer thread only).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public SegmentContents ToSegmentContents()
+    public SegmentContents ToSegmentContents(int mihMinRows)
     {
         // Runs once per seal, on up to SealRows rows: optimised at once rather than tier-0 code.
         var sortedKeys = new byte[_live.Count][];
@@ -139,7 +139,11 @@ internal sealed class Memtable
             payloads?.Add(chunk.Payloads![index]);
             chunk.Vectors.AsSpan(index * VectorDimension, VectorDimension).CopyTo(vectors.AsSpan(i * VectorDimension));
         }
-        return new SegmentContents { Codes = codes, KeyKind = KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = VectorDimension };
+        return new SegmentContents
+        {
+            Codes = codes, KeyKind = KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = VectorDimension,
+            MihTables = Mih.SegmentTables.Build(codes.Block, mihMinRows),
+        };
     }
 
     private ref long EndedAt(int row) => ref _chunks[row / ChunkRows].EndedAt[row % ChunkRows];

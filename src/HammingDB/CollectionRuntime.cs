@@ -1,5 +1,8 @@
 using System.Collections.Immutable;
 using HammingDB.Index;
+using HammingDB.Index.Mih;
+using HammingDB.Query;
+using HammingDB.Storage;
 using HammingDB.Kernels;
 using HammingDB.Storage.Manifest;
 using HammingDB.Storage.Segments;
@@ -12,15 +15,56 @@ namespace HammingDB;
 /// is live, and every search that reads it holds one more. When compaction retires it, the last
 /// reference to go unmaps it and deletes its file, so no running query ever loses its codes.
 /// </summary>
-internal sealed class SegmentHandle(long fileNumber, SegmentReader reader, Action<SegmentHandle> onUnused)
+/// <remarks>
+/// Its MIH tables are checked (per-MiB checksums) in the background after it opens, so opening stays
+/// quick; until they pass, <see cref="Mih"/> is null and searches scan the segment. Tables that fail
+/// the check are never used (<see cref="MihError"/> says why; <c>Check</c> reports the damage).
+/// </remarks>
+internal sealed class SegmentHandle
 {
+    private readonly Action<SegmentHandle> _onUnused;
+    private readonly Task _tablesChecked;
     private int _references = 1;
     private byte[]? _firstKey;
     private byte[]? _lastKey;
+    private volatile MihIndex? _mih;
 
-    public long FileNumber { get; } = fileNumber;
+    public SegmentHandle(long fileNumber, SegmentReader reader, Action<SegmentHandle> onUnused)
+    {
+        FileNumber = fileNumber;
+        Reader = reader;
+        _onUnused = onUnused;
+        _tablesChecked = reader.MihTables.Count == 0 ? Task.CompletedTask : Task.Run(OpenTables);
+    }
 
-    public SegmentReader Reader { get; } = reader;
+    public long FileNumber { get; }
+
+    public SegmentReader Reader { get; }
+
+    /// <summary>The segment's MIH tables once checked; null while they are checked, when it has none, or when they failed.</summary>
+    public MihIndex? Mih => _mih;
+
+    /// <summary>Why the tables are not used, when they failed their check.</summary>
+    public string? MihError { get; private set; }
+
+    /// <summary>Waits until the tables are checked (tests, and searches that force MIH).</summary>
+    public void WaitForTables() => _tablesChecked.Wait();
+
+    private void OpenTables()
+    {
+        try
+        {
+            if (!Reader.MihTablesVerified)
+            {
+                Reader.VerifyMihTables();
+            }
+            _mih = SegmentTables.Open(Reader);
+        }
+        catch (Exception e) when (e is CorruptionException or ArgumentException or ObjectDisposedException)
+        {
+            MihError = e.Message;
+        }
+    }
 
     /// <summary>
     /// Whether <paramref name="key"/> lies within the segment's keys (rows are sorted by key): a key
@@ -50,7 +94,8 @@ internal sealed class SegmentHandle(long fileNumber, SegmentReader reader, Actio
     {
         if (Interlocked.Decrement(ref _references) == 0)
         {
-            onUnused(this);
+            _tablesChecked.Wait();
+            _onUnused(this);
         }
     }
 }
@@ -95,6 +140,72 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
 
     /// <summary>While a compaction commit moves key-index entries: where the rows of its inputs went.</summary>
     public volatile CompactionMoves? Moving;
+
+    /// <summary>The planner's cost model for this collection's code width: defaults until a calibration on its largest segment is ready.</summary>
+    public volatile CostModel Costs = CostModel.Defaults;
+
+    private long _calibratedFor = -1;
+    private int _calibrating;
+    private Task _calibration = Task.CompletedTask;
+
+    /// <summary>Waits for a running calibration (before the segments are closed).</summary>
+    public void WaitForCalibration() => Volatile.Read(ref _calibration).Wait();
+
+    /// <summary>Fixes <see cref="Costs"/> to <paramref name="model"/>: no calibration replaces it.</summary>
+    public void PinCosts(CostModel model)
+    {
+        // Take the calibration slot for good (waiting for a running calibration to finish) unless already pinned.
+        while (!_pinned && Interlocked.CompareExchange(ref _calibrating, 1, 0) != 0)
+        {
+            Thread.Sleep(1);
+        }
+        _pinned = true;
+        Costs = model;
+    }
+
+    private volatile bool _pinned;
+
+    /// <summary>
+    /// Starts a calibration of <see cref="Costs"/> in the background when the largest segment with
+    /// tables in <paramref name="segments"/> is not the one calibrated on (once at a time). Called by
+    /// searches, which hold a lease on the segments.
+    /// </summary>
+    public void CalibrateIfNeeded(ImmutableArray<SegmentView> segments, IsaLevel? isa)
+    {
+        SegmentView? largest = null;
+        foreach (SegmentView segment in segments)
+        {
+            if (segment.Handle.Mih is not null && (largest is null || segment.Reader.Rows > largest.Reader.Rows))
+            {
+                largest = segment;
+            }
+        }
+        if (largest is null || largest.FileNumber == Interlocked.Read(ref _calibratedFor) || Interlocked.CompareExchange(ref _calibrating, 1, 0) != 0)
+        {
+            return;
+        }
+        SegmentHandle handle = largest.Handle;
+        handle.Acquire(); // the caller's lease holds another reference, so this one is safe
+        _calibration = Task.Run(() =>
+        {
+            try
+            {
+                Costs = Calibration.Measure(handle.Mih!, handle.Reader.Codes, isa, CostModel.Defaults);
+                Interlocked.Exchange(ref _calibratedFor, handle.FileNumber);
+            }
+#pragma warning disable CA1031 // a failed calibration changes no answer: the previous cost model stays
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                Interlocked.Exchange(ref _calibratedFor, handle.FileNumber);
+            }
+            finally
+            {
+                handle.Release();
+                Volatile.Write(ref _calibrating, 0);
+            }
+        });
+    }
 
     /// <summary>Guards the pair (segments, memtable), which the writer swaps together at a seal.</summary>
     public object Gate { get; } = new();

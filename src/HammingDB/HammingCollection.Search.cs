@@ -1,34 +1,43 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using HammingDB.Index;
+using HammingDB.Index.Mih;
 using HammingDB.Kernels;
 using HammingDB.Kernels.Scan;
 using HammingDB.Keys;
+using HammingDB.Query;
 
 namespace HammingDB;
 
-// Exact search over one view: the memtable snapshot and every segment, by the exhaustive kernels.
+// Exact search over one view: the memtable snapshot (scanned) and every segment, by MIH or the scan as planned.
 public sealed partial class HammingCollection<TKey>
 {
     /// <summary>The <paramref name="k"/> rows nearest <paramref name="query"/>, nearest first, ties by key.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive.</exception>
     /// <exception cref="ArgumentException">The query is not a code of this collection's width.</exception>
-    public IReadOnlyList<SearchResult<TKey>> Knn(ReadOnlySpan<ulong> query, int k)
+    public IReadOnlyList<SearchResult<TKey>> Knn(ReadOnlySpan<ulong> query, int k, QueryPlan plan = QueryPlan.Auto)
     {
         ValidateKnn(query, k);
         using ViewLease view = _runtime.Lease();
-        return KnnCore(view, query, k, CancellationToken.None);
+        return KnnCore(view, query, k, plan, null, CancellationToken.None);
     }
 
     /// <summary><see cref="Knn"/> on the thread pool; cancellation is checked between blocks of rows.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive (thrown at once).</exception>
     /// <exception cref="ArgumentException">The query is not a code of this collection's width (thrown at once).</exception>
-    public Task<IReadOnlyList<SearchResult<TKey>>> KnnAsync(ReadOnlyMemory<ulong> query, int k, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<SearchResult<TKey>>> KnnAsync(ReadOnlyMemory<ulong> query, int k, CancellationToken cancellationToken = default) =>
+        KnnAsync(query, k, QueryPlan.Auto, cancellationToken);
+
+    /// <summary><see cref="Knn"/> on the thread pool with the plan <paramref name="plan"/>; cancellation is checked between blocks of rows and MIH rings.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is not positive (thrown at once).</exception>
+    /// <exception cref="ArgumentException">The query is not a code of this collection's width (thrown at once).</exception>
+    public Task<IReadOnlyList<SearchResult<TKey>>> KnnAsync(ReadOnlyMemory<ulong> query, int k, QueryPlan plan, CancellationToken cancellationToken = default)
     {
         ValidateKnn(query.Span, k);
         return Task.Run<IReadOnlyList<SearchResult<TKey>>>(() =>
         {
             using ViewLease view = _runtime.Lease();
-            return KnnCore(view, query.Span, k, cancellationToken);
+            return KnnCore(view, query.Span, k, plan, null, cancellationToken);
         }, cancellationToken);
     }
 
@@ -38,7 +47,7 @@ public sealed partial class HammingCollection<TKey>
     /// </summary>
     /// <exception cref="ArgumentException">A query is not a code of this collection's width (nothing is searched).</exception>
     public IReadOnlyList<IReadOnlyList<SearchResult<TKey>>> KnnBatch(IReadOnlyList<ReadOnlyMemory<ulong>> queries, int k, int threads = 0,
-        CancellationToken cancellationToken = default)
+        QueryPlan plan = QueryPlan.Auto, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
         for (int i = 0; i < queries.Count; i++)
@@ -46,17 +55,17 @@ public sealed partial class HammingCollection<TKey>
             ValidateKnn(queries[i].Span, k, $"queries[{i}]");
         }
         using ViewLease view = _runtime.Lease();
-        return RunBatch(queries.Count, threads, i => KnnCore(view, queries[i].Span, k, cancellationToken), cancellationToken);
+        return RunBatch(queries.Count, threads, i => KnnCore(view, queries[i].Span, k, plan, null, cancellationToken), cancellationToken);
     }
 
     /// <summary>Every row within <paramref name="radius"/> of <paramref name="query"/>, nearest first, ties by key.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="radius"/> is negative.</exception>
     /// <exception cref="ArgumentException">The query is not a code of this collection's width.</exception>
-    public IReadOnlyList<SearchResult<TKey>> Radius(ReadOnlySpan<ulong> query, int radius)
+    public IReadOnlyList<SearchResult<TKey>> Radius(ReadOnlySpan<ulong> query, int radius, QueryPlan plan = QueryPlan.Auto)
     {
         ValidateRadius(query, radius);
         using ViewLease view = _runtime.Lease();
-        return RadiusResults(view, RadiusScan(view, query, radius, CancellationToken.None)).ToList();
+        return RadiusResults(view, RadiusCore(view, query, radius, plan, null, CancellationToken.None)).ToList();
     }
 
     /// <summary>
@@ -66,15 +75,21 @@ public sealed partial class HammingCollection<TKey>
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="radius"/> is negative (thrown at once).</exception>
     /// <exception cref="ArgumentException">The query is not a code of this collection's width (thrown at once).</exception>
-    public IAsyncEnumerable<SearchResult<TKey>> RadiusAsync(ReadOnlyMemory<ulong> query, int radius, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<SearchResult<TKey>> RadiusAsync(ReadOnlyMemory<ulong> query, int radius, CancellationToken cancellationToken = default) =>
+        RadiusAsync(query, radius, QueryPlan.Auto, cancellationToken);
+
+    /// <summary><see cref="RadiusAsync(ReadOnlyMemory{ulong}, int, CancellationToken)"/> with the plan <paramref name="plan"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="radius"/> is negative (thrown at once).</exception>
+    /// <exception cref="ArgumentException">The query is not a code of this collection's width (thrown at once).</exception>
+    public IAsyncEnumerable<SearchResult<TKey>> RadiusAsync(ReadOnlyMemory<ulong> query, int radius, QueryPlan plan, CancellationToken cancellationToken = default)
     {
         ValidateRadius(query.Span, radius);
-        return Stream(query, radius, cancellationToken);
+        return Stream(query, radius, plan, cancellationToken);
 
-        async IAsyncEnumerable<SearchResult<TKey>> Stream(ReadOnlyMemory<ulong> query, int radius, [EnumeratorCancellation] CancellationToken cancellationToken)
+        async IAsyncEnumerable<SearchResult<TKey>> Stream(ReadOnlyMemory<ulong> query, int radius, QueryPlan plan, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             using ViewLease view = _runtime.Lease();
-            RadiusHits hits = await Task.Run(() => RadiusScan(view, query.Span, radius, cancellationToken), cancellationToken).ConfigureAwait(false);
+            RadiusHits hits = await Task.Run(() => RadiusCore(view, query.Span, radius, plan, null, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (SearchResult<TKey> result in RadiusResults(view, hits))
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -86,7 +101,7 @@ public sealed partial class HammingCollection<TKey>
     /// <summary>Every query's radius results, on one consistent view, queries spread over <paramref name="threads"/> threads (0: one per core).</summary>
     /// <exception cref="ArgumentException">A query is not a code of this collection's width (nothing is searched).</exception>
     public IReadOnlyList<IReadOnlyList<SearchResult<TKey>>> RadiusBatch(IReadOnlyList<ReadOnlyMemory<ulong>> queries, int radius, int threads = 0,
-        CancellationToken cancellationToken = default)
+        QueryPlan plan = QueryPlan.Auto, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
         for (int i = 0; i < queries.Count; i++)
@@ -95,7 +110,7 @@ public sealed partial class HammingCollection<TKey>
         }
         using ViewLease view = _runtime.Lease();
         return RunBatch(queries.Count, threads,
-            i => RadiusResults(view, RadiusScan(view, queries[i].Span, radius, cancellationToken)).ToList(), cancellationToken);
+            i => RadiusResults(view, RadiusCore(view, queries[i].Span, radius, plan, null, cancellationToken)).ToList(), cancellationToken);
     }
 
     private void ValidateKnn(ReadOnlySpan<ulong> query, int k, string name = "query")
@@ -126,20 +141,19 @@ public sealed partial class HammingCollection<TKey>
 
     // The memtable first (it is small and gives an early k-th distance), then each segment with that
     // distance as an inclusive bound: a row tied with the current k-th may still win on its key.
-    private List<SearchResult<TKey>> KnnCore(ViewLease view, ReadOnlySpan<ulong> query, int k, CancellationToken cancellationToken)
+    private List<SearchResult<TKey>> KnnCore(ViewLease view, ReadOnlySpan<ulong> query, int k, QueryPlan plan, QueryTrace? trace, CancellationToken cancellationToken)
     {
         var best = new KeyedTopK(k, Layout.CodeBits);
         foreach (KeyedNeighbor neighbor in view.Memtable.Knn(query, k, _database.Options.Isa, cancellationToken))
         {
             best.Offer(neighbor.Key, neighbor.Distance);
         }
+        _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
+        CostModel costs = _runtime.Costs;
         foreach (SegmentView segment in view.Segments)
         {
             // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
-            var collector = new TopKCollector(k, segment.Reader.Rows, Layout.CodeBits);
-            var sink = new LiveTopKSink(segment, collector, best.Limit);
-            ScanSegment(segment, query, ref sink, cancellationToken);
-            Neighbor[] found = collector.ToSortedArray();
+            Neighbor[] found = KnnSegment(segment, query, k, best.Limit, plan, costs, trace, cancellationToken);
             byte[][] keys = segment.Reader.GetKeys(found.Select(f => (int)f.Id).ToList());
             for (int i = 0; i < found.Length; i++)
             {
@@ -149,21 +163,144 @@ public sealed partial class HammingCollection<TKey>
         return best.ToSortedList().Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
     }
 
+    // One segment's k nearest live rows within the bound, ordered by (distance, row): by MIH while the
+    // planner predicts it cheaper than the scan (or always, when forced), else by the scan.
+    private Neighbor[] KnnSegment(SegmentView segment, ReadOnlySpan<ulong> query, int k, int bound, QueryPlan plan, CostModel costs, QueryTrace? trace,
+        CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        MihIndex? mih = MihFor(segment, plan);
+        SegmentShape shape = ShapeOf(segment, mih);
+        var counters = default(MihCounters);
+        string how = "scan";
+        string reason = mih is null ? NoTablesReason(segment, plan) : "";
+        if (mih is not null)
+        {
+            var governor = new PlannedKnn(costs, shape, plan == QueryPlan.Auto, cancellationToken);
+            MihKnnResult result = mih.Knn(query, k, new LiveRows(segment), bound, ref governor, ref counters);
+            if (!result.Abandoned)
+            {
+                trace?.Add(segment, mih, "mih", plan == QueryPlan.Auto ? "every MIH ring predicted cheaper than the scan" : "MIH forced",
+                    costs.MihNs(counters.Probes, counters.Postings, shape.InlineCodes), costs.ScanNs(shape.Rows, shape.Words), counters, 0, result.Neighbors.Length, started);
+                return result.Neighbors;
+            }
+            // What MIH found holds k rows at most this far: a bound for the scan.
+            if (result.Neighbors.Length == k)
+            {
+                bound = Math.Min(bound, result.Neighbors[^1].Distance);
+            }
+            how = "mih+scan";
+            reason = $"ring {counters.Rings} predicted to pass the scan's cost; switched to the scan";
+        }
+        var collector = new TopKCollector(k, segment.Reader.Rows, Layout.CodeBits);
+        var sink = new LiveTopKSink(segment, collector, bound);
+        ScanSegment(segment, query, ref sink, cancellationToken);
+        Neighbor[] found = collector.ToSortedArray();
+        trace?.Add(segment, mih, how, reason, mih is null ? double.NaN : costs.MihNs(counters.Probes, counters.Postings, shape.InlineCodes),
+            costs.ScanNs(shape.Rows, shape.Words), counters, segment.Reader.Rows, found.Length, started);
+        return found;
+    }
+
     // The rows within the radius: per segment (distance, row) in order, and the memtable's keyed rows in order.
     private sealed record RadiusHits(Neighbor[][] Segments, List<KeyedNeighbor> Memtable);
 
-    private RadiusHits RadiusScan(ViewLease view, ReadOnlySpan<ulong> query, int radius, CancellationToken cancellationToken)
+    private RadiusHits RadiusCore(ViewLease view, ReadOnlySpan<ulong> query, int radius, QueryPlan plan, QueryTrace? trace, CancellationToken cancellationToken)
     {
         var perSegment = new Neighbor[view.Segments.Length][];
+        _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
+        CostModel costs = _runtime.Costs;
         for (int s = 0; s < perSegment.Length; s++)
         {
-            SegmentView segment = view.Segments[s];
+            perSegment[s] = RadiusSegment(view.Segments[s], query, radius, plan, costs, trace, cancellationToken);
+        }
+        return new RadiusHits(perSegment, view.Memtable.Radius(query, radius, _database.Options.Isa, cancellationToken));
+    }
+
+    // One segment's live rows within the radius, ordered by (distance, row), by the plan the planner
+    // predicts cheaper from the tables' exact bucket sizes (or the forced one).
+    private Neighbor[] RadiusSegment(SegmentView segment, ReadOnlySpan<ulong> query, int radius, QueryPlan plan, CostModel costs, QueryTrace? trace,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        long started = Stopwatch.GetTimestamp();
+        MihIndex? mih = MihFor(segment, plan);
+        SegmentShape shape = ShapeOf(segment, mih);
+        var counters = default(MihCounters);
+        PlanChoice choice = mih is null
+            ? new PlanChoice(SegmentPlan.Scan, double.NaN, costs.ScanNs(shape.Rows, shape.Words), NoTablesReason(segment, plan))
+            : plan == QueryPlan.Mih
+                ? new PlanChoice(SegmentPlan.Mih, double.NaN, costs.ScanNs(shape.Rows, shape.Words), "MIH forced")
+                : Planner.ChooseRadius(costs, shape, mih.EstimateRadius(query, radius, Planner.MaxProbesToCount(costs, shape)));
+        Neighbor[] found;
+        if (choice.Plan == SegmentPlan.Mih)
+        {
+            var sink = new LiveMihRadiusSink(segment, []);
+            mih!.Radius(query, radius, ref sink, ref counters);
+            sink.Results.Sort();
+            found = [.. sink.Results];
+        }
+        else
+        {
             var collector = new RadiusCollector();
             var sink = new LiveRadiusSink(segment, collector, radius);
             ScanSegment(segment, query, ref sink, cancellationToken);
-            perSegment[s] = RadiusCollector.MergeSorted([collector], Layout.CodeBits);
+            found = RadiusCollector.MergeSorted([collector], Layout.CodeBits);
         }
-        return new RadiusHits(perSegment, view.Memtable.Radius(query, radius, _database.Options.Isa, cancellationToken));
+        trace?.Add(segment, mih, choice.Plan == SegmentPlan.Mih ? "mih" : "scan", choice.Reason, choice.MihNs, choice.ScanNs, counters,
+            choice.Plan == SegmentPlan.Mih ? 0 : segment.Reader.Rows, found.Length, started);
+        return found;
+    }
+
+    // The segment's tables when the plan may use them; a forced MIH plan waits for their check.
+    private static MihIndex? MihFor(SegmentView segment, QueryPlan plan)
+    {
+        if (plan == QueryPlan.Scan)
+        {
+            return null;
+        }
+        if (plan == QueryPlan.Mih)
+        {
+            segment.Handle.WaitForTables();
+        }
+        return segment.Handle.Mih;
+    }
+
+    private static SegmentShape ShapeOf(SegmentView segment, MihIndex? mih) =>
+        new(segment.Reader.Rows, segment.Reader.Layout.WordsPerCode, mih is not null, mih is not null && mih.Tables[0].HasInlineCodes);
+
+    private static string NoTablesReason(SegmentView segment, QueryPlan plan) =>
+        plan == QueryPlan.Scan ? "scan forced"
+        : segment.Handle.MihError is { } error ? $"MIH tables unusable: {error}"
+        : segment.Reader.MihTables.Count == 0 ? "the segment has no MIH tables"
+        : "MIH tables still being checked";
+
+    // Before each MIH kNN step: stop for cancellation, and (auto) switch to the scan once the reads
+    // so far plus the step are predicted to pass the scan's cost.
+    private readonly struct PlannedKnn(CostModel costs, SegmentShape shape, bool auto, CancellationToken cancellationToken) : IMihKnnGovernor
+    {
+        public bool Proceed(in MihKnnStep upcoming, in MihCounters spent)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return !auto || Planner.KnnProceeds(costs, shape, upcoming, spent);
+        }
+    }
+
+    private readonly struct LiveRows(SegmentView segment) : IRowFilter
+    {
+        public bool Keep(int row) => segment.IsLive(row);
+    }
+
+    private readonly struct LiveMihRadiusSink(SegmentView segment, List<Neighbor> results) : IMihRadiusSink
+    {
+        public List<Neighbor> Results { get; } = results;
+
+        public void Accept(int row, int distance)
+        {
+            if (segment.IsLive(row))
+            {
+                Results.Add(new Neighbor(row, distance));
+            }
+        }
     }
 
     // Merges the hits distance by distance: the keys of one distance are decoded, sorted and produced

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using HammingDB.Index;
+using HammingDB.Index.Mih;
 using HammingDB.Kernels;
 using HammingDB.Storage;
 using HammingDB.Storage.Keys;
@@ -135,7 +136,7 @@ public sealed partial class HammingDatabase
             // 2. Merge the live rows by key, without any lock.
             (SegmentContents contents, int[][] newRows) = Merge(collection, inputs);
             SegmentWriter.Write(_fs, _directory, FileNames.Segment(fileNumber), contents);
-            SegmentReader reader = SegmentReader.Open(_fs, SegmentPath(fileNumber));
+            SegmentReader reader = SegmentReader.Open(_fs, SegmentPath(fileNumber), verifyMihTables: false);
             AfterCompactionMerge?.Invoke();
 
             // 3. Commit under the write lock: carry over rows deleted meanwhile, switch, then move on.
@@ -162,7 +163,7 @@ public sealed partial class HammingDatabase
     }
 
     // A k-way merge of the inputs' live rows: in each input rows are in key order, and a key is live in at most one.
-    private static (SegmentContents Contents, int[][] NewRows) Merge(CollectionRuntime collection, List<SegmentView> inputs)
+    private (SegmentContents Contents, int[][] NewRows) Merge(CollectionRuntime collection, List<SegmentView> inputs)
     {
         CollectionState definition = collection.Definition;
         int total = inputs.Sum(s => s.LiveRows);
@@ -208,7 +209,11 @@ public sealed partial class HammingDatabase
         {
             cursor.Dispose();
         }
-        var contents = new SegmentContents { Codes = codes, KeyKind = definition.KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = definition.VectorDimension };
+        var contents = new SegmentContents
+        {
+            Codes = codes, KeyKind = definition.KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = definition.VectorDimension,
+            MihTables = SegmentTables.Build(codes.Block, Options.MihMinRows),
+        };
         return (contents, newRows);
     }
 

@@ -251,7 +251,7 @@ public sealed partial class HammingDatabase
             }
             if (collection.Memtable.LiveRows > 0)
             {
-                SegmentContents contents = collection.Memtable.ToSegmentContents();
+                SegmentContents contents = collection.Memtable.ToSegmentContents(Options.MihMinRows);
                 long fileNumber = next++;
                 SegmentWriter.Write(_fs, _directory, FileNames.Segment(fileNumber), contents);
                 newSegments[definition.Id] = (fileNumber, contents);
@@ -333,7 +333,7 @@ public sealed partial class HammingDatabase
         }
         if (created.Contents is not null)
         {
-            views.Add(new SegmentView(NewHandle(created.FileNumber, SegmentReader.Open(_fs, SegmentPath(created.FileNumber))), new DeletionBitmap(created.Contents.Codes.Count), 0, []));
+            views.Add(new SegmentView(NewHandle(created.FileNumber, SegmentReader.Open(_fs, SegmentPath(created.FileNumber), verifyMihTables: false)), new DeletionBitmap(created.Contents.Codes.Count), 0, []));
         }
         lock (collection.Gate)
         {

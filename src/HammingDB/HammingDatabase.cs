@@ -174,7 +174,7 @@ public sealed partial class HammingDatabase : IDisposable
             var views = ImmutableArray.CreateBuilder<SegmentView>();
             foreach (SegmentState segment in definition.Segments)
             {
-                SegmentReader reader = SegmentReader.Open(_fs, SegmentPath(segment.FileNumber));
+                SegmentReader reader = SegmentReader.Open(_fs, SegmentPath(segment.FileNumber), verifyMihTables: false);
                 opened.Add(reader);
                 DeletionBitmap deleted = segment.DeletionVersion > 0
                     ? DeletionBitmap.Read(_fs, _directory, segment.FileNumber, segment.DeletionVersion, segment.Rows)
@@ -412,14 +412,21 @@ public sealed partial class HammingDatabase : IDisposable
             _disposed = true;
             _log.Dispose();
             new KeyIndexCloser(_keys).Dispose();
+            // Background work on the mapped files (table checks, calibrations) ends before they are unmapped.
+            foreach (CollectionRuntime collection in _byId.Values)
+            {
+                collection.WaitForCalibration();
+            }
             foreach (SegmentView segment in _byId.Values.SelectMany(c => c.Segments))
             {
+                segment.Handle.WaitForTables();
                 segment.Reader.Dispose();
             }
             foreach (SegmentHandle retired in _retired.Keys)
             {
                 if (_retired.TryRemove(retired, out _))
                 {
+                    retired.WaitForTables();
                     retired.Reader.Dispose();
                 }
             }

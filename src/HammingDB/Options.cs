@@ -29,6 +29,12 @@ public sealed record DatabaseOptions
     /// </summary>
     public bool SealOnClose { get; init; } = true;
 
+    /// <summary>
+    /// Segments of at least this many rows get multi-index hashing tables when they are written (seal,
+    /// compaction); smaller ones are always scanned. Tables cost about 48 bytes per row at 64 bits.
+    /// </summary>
+    public int MihMinRows { get; init; } = 1 << 16;
+
     /// <summary>Rows of a segment scanned between two cancellation checks (tests make it small to cross block edges).</summary>
     internal int ScanChunkRows { get; init; } = 1 << 18;
 }

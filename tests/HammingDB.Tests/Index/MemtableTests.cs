@@ -92,7 +92,7 @@ public class MemtableTests(ITestOutputHelper output)
         memtable.Upsert(Key(20), [2], [2], [2f, 2f]);
         memtable.Upsert(Key(10), [11], [11], [11f, 11f]);
         memtable.Delete(Key(20));
-        SegmentContents contents = memtable.ToSegmentContents();
+        SegmentContents contents = memtable.ToSegmentContents(mihMinRows: int.MaxValue);
         Assert.Equal([Key(10), Key(30)], contents.Keys);
         Assert.Equal([11UL, 3UL], contents.Codes.Words.ToArray());
         Assert.Equal([[11], [3]], contents.Payloads!);

@@ -1,0 +1,43 @@
+using HammingDB.Kernels;
+using HammingDB.Storage.Segments;
+
+namespace HammingDB.Index.Mih;
+
+/// <summary>The MIH tables of a segment: built when it is written (seal, compaction), opened over the mapped file when it is read.</summary>
+internal static class SegmentTables
+{
+    /// <summary>The tables of a segment of <paramref name="codes"/>, with the layout <see cref="MihLayout.Choose"/> picks; none below <paramref name="minRows"/> rows.</summary>
+    public static IReadOnlyList<SegmentMihTable> Build(CodeBlock codes, int minRows)
+    {
+        if (codes.Count == 0 || codes.Count < minRows)
+        {
+            return [];
+        }
+        MihLayout layout = MihLayout.Choose(codes.Layout.CodeBits, codes.Count);
+        var tables = new SegmentMihTable[layout.Count];
+        Parallel.For(0, layout.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
+        {
+            MihTable table = MihTable.Build(codes, layout, i);
+            if (!table.TryGetArrays(out int[] offsets, out int[] rows, out ulong[]? inline))
+            {
+                throw new InvalidOperationException("A table built in memory has no arrays.");
+            }
+            tables[i] = new SegmentMihTable { Start = table.Start, Bits = table.Bits, DirectBits = table.DirectBits, Offsets = offsets, Rows = rows, Codes = inline };
+        });
+        return tables;
+    }
+
+    /// <summary>The index over the tables mapped from <paramref name="reader"/>, or null when the segment has none.</summary>
+    /// <exception cref="ArgumentException">The stored tables do not form a layout of the segment's codes.</exception>
+    public static MihIndex? Open(SegmentReader reader)
+    {
+        if (reader.MihTables.Count == 0)
+        {
+            return null;
+        }
+        var tables = reader.MihTables
+            .Select(t => MihTable.Wrap(t.Start, t.Bits, t.DirectBits, reader.Rows, t.Offsets, t.Rows, t.Codes, t.HasInlineCodes))
+            .ToList();
+        return new MihIndex(reader.Codes, tables);
+    }
+}
