@@ -90,6 +90,7 @@ internal static class Program
         root.Subcommands.Add(CreateCommand.Build(context));
         root.Subcommands.Add(IngestCommand.Build(context));
         root.Subcommands.Add(QueryCommand.Build(context));
+        root.Subcommands.Add(ExplainCommand.Build(context));
         root.Subcommands.Add(GetCommand.Build(context));
         root.Subcommands.Add(DeleteCommand.Build(context));
         root.Subcommands.Add(StatsCommand.Build(context));

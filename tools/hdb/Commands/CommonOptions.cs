@@ -30,6 +30,26 @@ internal static class CommonOptions
         return option;
     }
 
+    /// <summary>--plan auto|mih|scan: how searches read the segments (answers do not depend on it).</summary>
+    public static Option<string> Plan()
+    {
+        var option = new Option<string>("--plan")
+        {
+            Description = "How segments are searched: auto (the planner chooses per segment and query), mih (multi-index hashing tables wherever a segment has them), scan. Answers are identical.",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.AcceptOnlyFromAmong("auto", "mih", "scan");
+        return option;
+    }
+
+    /// <summary>The plan named by --plan.</summary>
+    public static QueryPlan ParsePlan(string plan) => plan switch
+    {
+        "mih" => QueryPlan.Mih,
+        "scan" => QueryPlan.Scan,
+        _ => QueryPlan.Auto,
+    };
+
     public static void Require(bool condition, string message)
     {
         if (!condition)

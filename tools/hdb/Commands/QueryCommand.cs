@@ -6,9 +6,9 @@ using HammingDB.Cli.Output;
 namespace HammingDB.Cli.Commands;
 
 /// <summary>What <c>hdb query</c> was asked to do.</summary>
-internal sealed record QuerySettings(string Database, string Collection, string? File, InputFormat Format, int? K, int? Radius, string Output, int Threads);
+internal sealed record QuerySettings(string Database, string Collection, string? File, InputFormat Format, int? K, int? Radius, string Output, int Threads, QueryPlan Plan = QueryPlan.Auto);
 
-/// <summary><c>hdb query DB [FILE|-] --format hdbc|hex|ndjson (--k K | --radius R) [--output ndjson|json|csv|table] [--threads N]</c>.</summary>
+/// <summary><c>hdb query DB [FILE|-] --format hdbc|hex|ndjson (--k K | --radius R) [--output ndjson|json|csv|table] [--threads N] [--plan auto|mih|scan]</c>.</summary>
 internal static class QueryCommand
 {
     // Queries run in chunks: the chunk in parallel, its results written in query order before the next.
@@ -29,9 +29,10 @@ internal static class QueryCommand
         };
         output.AcceptOnlyFromAmong("ndjson", "json", "csv", "table");
         var threads = new Option<int>("--threads") { Description = "Queries run in parallel on N threads; output stays in query order.", DefaultValueFactory = _ => 1 };
+        var plan = CommonOptions.Plan();
         var command = new Command("query", "Exact k-nearest or radius search for each query code of FILE (or standard input). All queries are read first: bad input prints no results.")
         {
-            database, file, collection, format, k, radius, output, threads,
+            database, file, collection, format, k, radius, output, threads, plan,
         };
         command.SetAction(parse =>
         {
@@ -46,7 +47,8 @@ internal static class QueryCommand
                 kValue,
                 radiusValue,
                 parse.GetRequiredValue(output),
-                parse.GetValue(threads));
+                parse.GetValue(threads),
+                CommonOptions.ParsePlan(parse.GetRequiredValue(plan)));
             return CommonOptions.Wait(() => RunAsync(settings, context));
         });
         return command;
@@ -108,6 +110,6 @@ internal static class QueryCommand
 
         private IReadOnlyList<SearchResult<TKey>> Search<TKey>(HammingCollection<TKey> collection, ulong[] query)
             where TKey : notnull =>
-            settings.K is { } k ? collection.Knn(query, k) : collection.Radius(query, settings.Radius!.Value);
+            settings.K is { } k ? collection.Knn(query, k, settings.Plan) : collection.Radius(query, settings.Radius!.Value, settings.Plan);
     }
 }
