@@ -43,6 +43,27 @@ public static class Planner
         return (long)Math.Min(long.MaxValue / 2, model.ScanNs(shape.Rows, shape.Words) / model.ProbeNs);
     }
 
+    /// <summary>
+    /// Whether the average-bucket estimate <paramref name="average"/> leaves the choice open, so the
+    /// exact bucket sizes are worth counting: MIH predicted at more than a quarter of the scan, and the
+    /// probes alone not dearer than it. Far from the crossover the average decides (skewed buckets are
+    /// caught by <see cref="PostingBudget"/> while MIH runs).
+    /// </summary>
+    public static bool CountExactly(CostModel model, SegmentShape shape, MihEstimate average)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        double scan = model.ScanNs(shape.Rows, shape.Words);
+        return model.MihNs(average.Probes, average.Postings, shape.InlineCodes) > scan / 4 && average.Probes * model.ProbeNs <= scan;
+    }
+
+    /// <summary>The postings a radius search by MIH may read before it gives up for the scan: as many as the scan's predicted time pays for.</summary>
+    public static long PostingBudget(CostModel model, SegmentShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        double perPosting = shape.InlineCodes ? model.PostingNs : model.WidePostingNs;
+        return (long)Math.Min(long.MaxValue / 2, model.ScanNs(shape.Rows, shape.Words) / perPosting);
+    }
+
     /// <summary>Chooses between MIH and the scan for a radius search of one segment, given the probes and postings the tables predict.</summary>
     public static PlanChoice ChooseRadius(CostModel model, SegmentShape shape, MihEstimate estimate)
     {

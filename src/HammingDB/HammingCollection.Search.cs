@@ -226,28 +226,52 @@ public sealed partial class HammingCollection<TKey>
         MihIndex? mih = MihFor(segment, plan);
         SegmentShape shape = ShapeOf(segment, mih);
         var counters = default(MihCounters);
-        PlanChoice choice = mih is null
-            ? new PlanChoice(SegmentPlan.Scan, double.NaN, costs.ScanNs(shape.Rows, shape.Words), NoTablesReason(segment, plan))
-            : plan == QueryPlan.Mih
-                ? new PlanChoice(SegmentPlan.Mih, double.NaN, costs.ScanNs(shape.Rows, shape.Words), "MIH forced")
-                : Planner.ChooseRadius(costs, shape, mih.EstimateRadius(query, radius, Planner.MaxProbesToCount(costs, shape)));
-        Neighbor[] found;
+        PlanChoice choice;
+        if (mih is null)
+        {
+            choice = new PlanChoice(SegmentPlan.Scan, double.NaN, costs.ScanNs(shape.Rows, shape.Words), NoTablesReason(segment, plan));
+        }
+        else if (plan == QueryPlan.Mih)
+        {
+            choice = new PlanChoice(SegmentPlan.Mih, double.NaN, costs.ScanNs(shape.Rows, shape.Words), "MIH forced");
+        }
+        else
+        {
+            // The average bucket decides far from the crossover; near it, the exact bucket sizes.
+            MihEstimate estimate = mih.EstimateRadius(query, radius, maxProbes: 0);
+            if (Planner.CountExactly(costs, shape, estimate))
+            {
+                estimate = mih.EstimateRadius(query, radius, Planner.MaxProbesToCount(costs, shape));
+            }
+            choice = Planner.ChooseRadius(costs, shape, estimate);
+        }
+        Neighbor[] found = [];
+        string how = "scan";
+        string reason = choice.Reason;
         if (choice.Plan == SegmentPlan.Mih)
         {
             var sink = new LiveMihRadiusSink(segment, []);
-            mih!.Radius(query, radius, ref sink, ref counters);
-            sink.Results.Sort();
-            found = [.. sink.Results];
+            long budget = plan == QueryPlan.Auto ? Planner.PostingBudget(costs, shape) : long.MaxValue;
+            if (mih!.Radius(query, radius, ref sink, ref counters, budget))
+            {
+                sink.Results.Sort();
+                found = [.. sink.Results];
+                how = "mih";
+            }
+            else
+            {
+                how = "mih+scan";
+                reason = $"{choice.Reason}; the buckets held more than predicted, switched to the scan after {counters.Postings} postings";
+            }
         }
-        else
+        if (how != "mih")
         {
             var collector = new RadiusCollector();
             var sink = new LiveRadiusSink(segment, collector, radius);
             ScanSegment(segment, query, ref sink, cancellationToken);
             found = RadiusCollector.MergeSorted([collector], Layout.CodeBits);
         }
-        trace?.Add(segment, mih, choice.Plan == SegmentPlan.Mih ? "mih" : "scan", choice.Reason, choice.MihNs, choice.ScanNs, counters,
-            choice.Plan == SegmentPlan.Mih ? 0 : segment.Reader.Rows, found.Length, started);
+        trace?.Add(segment, mih, how, reason, choice.MihNs, choice.ScanNs, counters, how == "mih" ? 0 : segment.Reader.Rows, found.Length, started);
         return found;
     }
 

@@ -84,6 +84,7 @@ internal static class Program
         bench.Subcommands.Add(BenchScanCommand.Build(context));
         bench.Subcommands.Add(BenchEngineCommand.Build(context));
         bench.Subcommands.Add(BenchMihCommand.Build(context));
+        bench.Subcommands.Add(BenchPlanCommand.Build(context));
         root.Subcommands.Add(bench);
 
         // The database commands: one file each in Commands/. A new command (e.g. check) is built and added here.

@@ -184,14 +184,22 @@ public sealed class MihIndex
     /// once each, in no particular order, adding the buckets probed and postings read to <paramref name="counters"/>.
     /// </summary>
     public void Radius<TSink>(ReadOnlySpan<ulong> query, int radius, ref TSink sink, ref MihCounters counters)
+        where TSink : struct, IMihRadiusSink => Radius(query, radius, ref sink, ref counters, long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="Radius{TSink}(ReadOnlySpan{ulong}, int, ref TSink, ref MihCounters)"/>, but gives up (returns false,
+    /// having sent only some rows) before probing a bucket once more than <paramref name="maxPostings"/> postings were read.
+    /// </summary>
+    public bool Radius<TSink>(ReadOnlySpan<ulong> query, int radius, ref TSink sink, ref MihCounters counters, long maxPostings)
         where TSink : struct, IMihRadiusSink
     {
         _codes.Layout.Validate(query, nameof(query));
         ArgumentOutOfRangeException.ThrowIfNegative(radius);
         if (_codes.Count == 0)
         {
-            return;
+            return true;
         }
+        long budgetEnd = counters.Postings > long.MaxValue - maxPostings ? long.MaxValue : counters.Postings + maxPostings;
         (int r, int s, int a) = Split(radius);
         for (int j = 0; j < _tables.Length; j++)
         {
@@ -214,6 +222,11 @@ public sealed class MihIndex
                     int bucket = (int)(home ^ flips);
                     int begin = offsets[bucket];
                     int end = offsets[bucket + 1];
+                    if (counters.Postings > budgetEnd)
+                    {
+                        counters.Abandoned = true;
+                        return false;
+                    }
                     counters.Probes++;
                     counters.Postings += end - begin;
                     if (_inline)
@@ -227,6 +240,7 @@ public sealed class MihIndex
                 }
             }
         }
+        return true;
     }
 
     private (int R, int S, int A) Split(int radius)

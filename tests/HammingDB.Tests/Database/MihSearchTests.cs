@@ -167,4 +167,33 @@ public sealed class MihSearchTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(10, knn.Results);
         Assert.True(items.Knn(query, 10, QueryPlan.Scan).SequenceEqual(items.Knn(query, 10)));
     }
+
+    [Fact]
+    public void A_radius_search_whose_buckets_hold_far_more_than_the_average_switches_to_the_scan_with_the_same_answer()
+    {
+        const int seed = 22;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        using HammingDatabase db = HammingDatabase.Open(_dir, new DatabaseOptions { SealRows = 100_000, MihMinRows = 1000, BackgroundCompaction = false });
+        HammingCollection<ulong> items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+        ulong[] hot = TestData.RandomCode(random, layout);
+        var batch = items.NewBatch();
+        for (ulong key = 0; key < 20_000; key++)
+        {
+            batch.Upsert(key, key % 2 == 0 ? hot : TestData.RandomCode(random, layout)); // half the rows in one bucket of every table
+        }
+        items.Apply(batch);
+        db.Flush();
+        items.WaitForTables();
+        // Scan predicted at 4,000 ns; the average bucket predicts MIH far below it, so it runs without counting,
+        // and gives up once it has read the 4,000 postings the scan's time pays for.
+        items.UseCostModel(new CostModel(0.2, 0, 0, 1, 1, "skewed"));
+        QueryExplanation explained = items.ExplainRadius(hot, 3);
+        SegmentExplanation segment = Assert.Single(explained.Segments);
+        Assert.True(segment.Plan == "mih+scan" && segment.RowsScanned == 20_000 && segment.Found >= 10_000, segment.ToString());
+        Assert.Contains("switched to the scan", segment.Reason, StringComparison.Ordinal);
+        Assert.True(items.Radius(hot, 3, QueryPlan.Scan).SequenceEqual(items.Radius(hot, 3)));
+        Assert.True(items.Radius(hot, 3, QueryPlan.Mih).SequenceEqual(items.Radius(hot, 3)));
+    }
 }

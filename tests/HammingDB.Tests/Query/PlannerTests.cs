@@ -51,6 +51,21 @@ public class PlannerTests
     }
 
     [Fact]
+    public void Exact_bucket_sizes_are_counted_only_near_the_crossover_and_a_run_may_read_what_the_scan_would_cost()
+    {
+        var shape = new SegmentShape(1_000_000, 1, HasTables: true, InlineCodes: true);
+        double scan = Model.ScanNs(1_000_000, 1); // 300,000 ns
+        long quarter = (long)((scan / 4) - (10 * Model.ProbeNs)) / (long)Model.PostingNs; // postings at a quarter of the scan, 10 probes
+        Assert.False(Planner.CountExactly(Model, shape, new MihEstimate(10, quarter, false)));
+        Assert.True(Planner.CountExactly(Model, shape, new MihEstimate(10, quarter + 1, false)));
+        long probesAtScan = (long)(scan / Model.ProbeNs);
+        Assert.True(Planner.CountExactly(Model, shape, new MihEstimate(probesAtScan, 0, false)));
+        Assert.False(Planner.CountExactly(Model, shape, new MihEstimate(probesAtScan + 1, 0, false)));
+        Assert.Equal((long)(scan / Model.PostingNs), Planner.PostingBudget(Model, shape));
+        Assert.Equal((long)(Model.ScanNs(1_000_000, 4) / Model.WidePostingNs), Planner.PostingBudget(Model, new SegmentShape(1_000_000, 4, true, false)));
+    }
+
+    [Fact]
     public void A_knn_search_goes_on_while_what_it_read_plus_the_next_ring_stays_within_the_scan()
     {
         var shape = new SegmentShape(1_000_000, 1, HasTables: true, InlineCodes: true);

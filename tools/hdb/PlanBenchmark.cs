@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HammingDB.Kernels;
+
+namespace HammingDB.Cli;
+
+/// <summary>What <c>hdb bench plan</c> runs.</summary>
+internal sealed record PlanBenchmarkSettings(string CodesPath, string QueriesPath, string DatabasePath, IReadOnlyList<int> Radii, IReadOnlyList<int> Ks,
+    long QueryLimit, double SecondsPerPoint);
+
+/// <summary>
+/// The planner on a database: for each radius (and k), the same queries under the forced MIH plan,
+/// the forced scan and auto, rotated query by query, with the answers compared. One JSON line per
+/// point: mean ms per plan, the faster forced plan, and auto over it. The database (key = row index,
+/// compacted to one segment) is built on the first run and reused after.
+/// </summary>
+internal static class PlanBenchmark
+{
+    private static readonly QueryPlan[] Plans = [QueryPlan.Mih, QueryPlan.Scan, QueryPlan.Auto];
+
+    public static int Run(PlanBenchmarkSettings settings, TextWriter stdout, TextWriter stderr)
+    {
+        PackedCodes codes = HdbcFile.Read(settings.CodesPath);
+        PackedCodes queries = HdbcFile.Read(settings.QueriesPath, settings.QueryLimit);
+        if (queries.Layout != codes.Layout)
+        {
+            throw new InputException($"{settings.QueriesPath}: the queries are {queries.Layout.CodeBits}-bit codes but {settings.CodesPath} holds {codes.Layout.CodeBits}-bit codes.");
+        }
+        string workload = Path.GetFileNameWithoutExtension(settings.CodesPath);
+        var options = new DatabaseOptions { BackgroundCompaction = false };
+        bool exists = Directory.Exists(settings.DatabasePath) && Directory.EnumerateFileSystemEntries(settings.DatabasePath).Any();
+        using HammingDatabase db = HammingDatabase.Open(settings.DatabasePath, options);
+        HammingCollection<ulong> items;
+        if (!exists)
+        {
+            stderr.WriteLine($"hdb bench plan: building {settings.DatabasePath} from {codes.Count} codes (one compacted segment)");
+            items = db.CreateCollection<ulong>("default", new CollectionOptions { CodeBits = codes.Layout.CodeBits });
+            for (int first = 0; first < codes.Count; first += 1 << 17)
+            {
+                CollectionBatch<ulong> batch = items.NewBatch();
+                for (int row = first; row < Math.Min(codes.Count, first + (1 << 17)); row++)
+                {
+                    batch.Upsert((ulong)row, codes[row]);
+                }
+                items.Apply(batch);
+            }
+            db.Flush();
+            db.Compact();
+        }
+        else
+        {
+            items = db.GetCollection<ulong>("default");
+        }
+        if (items.Count != codes.Count || items.Layout != codes.Layout)
+        {
+            throw new InputException($"{settings.DatabasePath}: its collection holds {items.Count} codes of {items.Layout.CodeBits} bits, not the {codes.Count} of {settings.CodesPath}.");
+        }
+        items.TryGet(0, out _); // the key index is loaded
+        string costModel = WaitForCalibration(items, queries[0].ToArray(), stderr);
+        CollectionStats stats = items.GetStats();
+        stderr.WriteLine($"hdb bench plan: {stats.Segments} segment(s), cost model: {costModel}");
+
+        bool mihTooSlow = false;
+        foreach (int radius in settings.Radii)
+        {
+            mihTooSlow = Point(stdout, settings, workload, codes, queries, costModel, "radius", radius, mihTooSlow,
+                (q, plan) => items.Radius(queries[q], radius, plan));
+        }
+        foreach (int k in settings.Ks)
+        {
+            Point(stdout, settings, workload, codes, queries, costModel, "knn", k, false, (q, plan) => items.Knn(queries[q], k, plan));
+        }
+        return ExitCodes.Ok;
+    }
+
+    // The calibration starts with the first search that sees tables; wait for it (at most a minute).
+    private static string WaitForCalibration(HammingCollection<ulong> items, ReadOnlySpan<ulong> query, TextWriter stderr)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            string model = items.ExplainRadius(query, 0, QueryPlan.Mih).CostModel;
+            if (model != "defaults" || clock.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                return model;
+            }
+            Thread.Sleep(50);
+        }
+    }
+
+    // One point: every plan on the same queries (rotating which goes first), until each query was run or
+    // the time per point is spent (at least 10 queries). Returns whether forced MIH passed 20x the scan
+    // (it then is skipped at larger radii, where it only gets slower).
+    private static bool Point(TextWriter stdout, PlanBenchmarkSettings settings, string workload, PackedCodes codes, PackedCodes queries, string costModel,
+        string op, int parameter, bool skipMih, Func<int, QueryPlan, IReadOnlyList<SearchResult<ulong>>> search)
+    {
+        QueryPlan[] plans = skipMih ? [QueryPlan.Scan, QueryPlan.Auto] : Plans;
+        var totals = new double[Plans.Length];
+        int mismatches = 0;
+        long results = 0;
+        int done = 0;
+        for (int q = 0; q < Math.Min(3, queries.Count); q++)
+        {
+            foreach (QueryPlan plan in plans)
+            {
+                search(q, plan); // warm-up
+            }
+        }
+        var clock = Stopwatch.StartNew();
+        for (int q = 0; q < queries.Count && (done < 10 || clock.Elapsed.TotalSeconds < settings.SecondsPerPoint); q++)
+        {
+            IReadOnlyList<SearchResult<ulong>>? first = null;
+            for (int i = 0; i < plans.Length; i++)
+            {
+                QueryPlan plan = plans[(q + i) % plans.Length];
+                long started = Stopwatch.GetTimestamp();
+                IReadOnlyList<SearchResult<ulong>> found = search(q, plan);
+                totals[Array.IndexOf(Plans, plan)] += Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (first is null)
+                {
+                    first = found;
+                    results += found.Count;
+                }
+                else if (!first.SequenceEqual(found))
+                {
+                    mismatches++;
+                }
+            }
+            done++;
+        }
+        double? mih = skipMih ? null : totals[0] / done;
+        double scan = totals[1] / done;
+        double auto = totals[2] / done;
+        double best = Math.Min(mih ?? double.MaxValue, scan);
+        stdout.WriteLine(JsonSerializer.Serialize(new
+        {
+            bench = "plan",
+            workload,
+            bits = codes.Layout.CodeBits,
+            rows = codes.Count,
+            op,
+            k = op == "knn" ? parameter : (int?)null,
+            radius = op == "radius" ? parameter : (int?)null,
+            queries = done,
+            mih_ms = mih is null ? (double?)null : Math.Round(mih.Value, 4),
+            scan_ms = Math.Round(scan, 4),
+            auto_ms = Math.Round(auto, 4),
+            faster_forced = mih is not null && mih < scan ? "mih" : "scan",
+            auto_over_faster = Math.Round(auto / best, 3),
+            results_per_query = Math.Round((double)results / done, 1),
+            mismatches,
+            cost_model = costModel,
+        }));
+        stdout.Flush();
+        if (mismatches > 0)
+        {
+            throw new InvalidOperationException($"{op} {parameter}: {mismatches} answers differ between plans");
+        }
+        return mih is not null && mih > 20 * scan;
+    }
+}
