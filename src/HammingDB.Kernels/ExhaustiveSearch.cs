@@ -165,6 +165,26 @@ public static class ExhaustiveSearch
         ScanDispatch.Scan(Isa.Resolve(isa), codes, ref MemoryMarshal.GetReference(query), ref sink);
     }
 
+    /// <summary>
+    /// <see cref="Scan{TSink}(CodeBlock, ReadOnlySpan{ulong}, ref TSink, IsaLevel?)"/> over codes held in a span
+    /// (<paramref name="words"/>: whole codes of <paramref name="layout"/>, e.g. the postings of a bucket).
+    /// </summary>
+    /// <exception cref="ArgumentException">The words are not whole codes, or the query is not one code of the layout.</exception>
+    public static unsafe void Scan<TSink>(ReadOnlySpan<ulong> words, CodeLayout layout, ReadOnlySpan<ulong> query, ref TSink sink, IsaLevel? isa = null)
+        where TSink : struct, IScanSink
+    {
+        int perCode = layout.WordsPerCode;
+        if (words.Length % perCode != 0)
+        {
+            throw new ArgumentException($"{words.Length} words are not whole codes of {perCode} words.", nameof(words));
+        }
+        layout.Validate(query, nameof(query));
+        fixed (ulong* pointer = words)
+        {
+            ScanDispatch.Scan(Isa.Resolve(isa), new CodeBlock(pointer, words.Length / perCode, layout), ref MemoryMarshal.GetReference(query), ref sink);
+        }
+    }
+
     /// <summary>Rows of codes per batch tile for <paramref name="tileBytes"/> (a multiple of 64, at least 64).</summary>
     internal static int TileRows(CodeLayout layout, int tileBytes) =>
         Math.Max(PartAlignment, tileBytes / layout.StrideBytes / PartAlignment * PartAlignment);

@@ -1,7 +1,7 @@
 namespace HammingDB.Kernels;
 
 /// <summary>
-/// Where a block scan (<see cref="ExhaustiveSearch.Scan{TSink}"/>) sends the rows that pass its
+/// Where a block scan (<see cref="ExhaustiveSearch.Scan{TSink}(CodeBlock, ReadOnlySpan{ulong}, ref TSink, IsaLevel?)"/>) sends the rows that pass its
 /// distance filter. Implement it as a struct so that each scan loop is compiled for its sink and
 /// the calls inline.
 /// </summary>

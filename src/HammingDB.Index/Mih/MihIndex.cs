@@ -21,8 +21,9 @@ namespace HammingDB.Index.Mih;
 /// ring s, every row not yet evaluated has distance at least m*s + j + 1, so the search stops when
 /// it holds k rows and the k-th distance is below that bound, when the caller's bound is below it,
 /// or when a ring passes a substring's width (then every row was evaluated).</para>
-/// <para>Codes of one word are verified from the postings, eight at a time against the running
-/// threshold; wider codes are read from the block at their row.</para>
+/// <para>Codes of one word are verified from the postings against the running threshold: a bucket of
+/// 48 postings or more by the kernels' vector scan (the same kernels as the exhaustive scan), a
+/// smaller one posting by posting; wider codes are read from the block at their row.</para>
 /// The block (and mapped tables) must stay alive and unchanged while the index is used.
 /// </remarks>
 public sealed class MihIndex
@@ -31,6 +32,9 @@ public sealed class MihIndex
     private readonly MihTable[] _tables;
     private readonly ulong[] _masks; // per table, the substring's bits, for codes of one word
     private readonly bool _inline;
+
+    // Buckets of at least this many inline postings are verified by the kernels' vector scan; smaller ones one by one.
+    private const int KernelPostings = 48;
 
     /// <summary>Builds the tables over <paramref name="codes"/> with the layout <see cref="MihLayout.Choose"/> picks for its size.</summary>
     public MihIndex(CodeBlock codes)
@@ -231,7 +235,7 @@ public sealed class MihIndex
                     counters.Postings += end - begin;
                     if (_inline)
                     {
-                        RadiusInline(query[0], rows, codes, begin, end, j, rj, check, r, s, a, ref sink);
+                        RadiusInline(query, table, codes, begin, end, j, rj, check, r, s, a, ref sink);
                     }
                     else
                     {
@@ -249,33 +253,30 @@ public sealed class MihIndex
         return (r, r / _tables.Length, r % _tables.Length);
     }
 
-    private void RadiusInline<TSink>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+    private void RadiusInline<TSink>(ReadOnlySpan<ulong> query, MihTable table, ReadOnlySpan<ulong> codes, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
-        int p = begin;
-        for (; p + 8 <= end; p += 8)
+        ulong q = query[0];
+        if (end - begin >= KernelPostings)
         {
-            uint hits = Within8(q, codes.Slice(p, 8), r);
-            while (hits != 0)
-            {
-                int i = BitOperations.TrailingZeroCount(hits);
-                hits &= hits - 1;
-                AcceptInline(q, rows, codes, p + i, j, rj, check, s, a, ref sink);
-            }
+            var within = new InlineRadiusSink<TSink>(this, table, begin, q, j, rj, check, r, s, a, sink);
+            ExhaustiveSearch.Scan(codes[begin..end], _codes.Layout, query, ref within);
+            sink = within.Sink;
+            return;
         }
-        for (; p < end; p++)
+        for (int p = begin; p < end; p++)
         {
             if (BitOperations.PopCount(q ^ codes[p]) <= r)
             {
-                AcceptInline(q, rows, codes, p, j, rj, check, s, a, ref sink);
+                AcceptInline(q, table, p, j, rj, check, s, a, ref sink);
             }
         }
     }
 
-    private void AcceptInline<TSink>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int p, int j, int rj, bool check, int s, int a, ref TSink sink)
+    private void AcceptInline<TSink>(ulong q, MihTable table, int p, int j, int rj, bool check, int s, int a, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
-        ulong x = q ^ codes[p];
+        ulong x = q ^ table.InlineCodes[p];
         if (check && BitOperations.PopCount(x & _masks[j]) > rj)
         {
             return;
@@ -287,7 +288,18 @@ public sealed class MihIndex
                 return; // an earlier table reports it
             }
         }
-        sink.Accept(rows[p], BitOperations.PopCount(x));
+        sink.Accept(table.Rows[p], BitOperations.PopCount(x));
+    }
+
+    // The kernels' scan of a bucket's inline codes hands over the postings within the radius.
+    private struct InlineRadiusSink<TSink>(MihIndex index, MihTable table, int begin, ulong q, int j, int rj, bool check, int r, int s, int a, TSink sink) : IScanSink
+        where TSink : struct, IMihRadiusSink
+    {
+        public TSink Sink = sink;
+
+        public readonly int Limit => r;
+
+        public void Accept(int row, int distance) => index.AcceptInline(q, table, begin + row, j, rj, check, s, a, ref Sink);
     }
 
     private void RadiusWide<TSink>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
@@ -323,19 +335,6 @@ public sealed class MihIndex
         }
     }
 
-    // Bit i set when code i of the eight is within the threshold of the query.
-    private static uint Within8(ulong q, ReadOnlySpan<ulong> codes, int threshold)
-    {
-        uint hits = BitOperations.PopCount(q ^ codes[7]) <= threshold ? 1u : 0u;
-        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[6]) <= threshold ? 1u : 0u);
-        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[5]) <= threshold ? 1u : 0u);
-        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[4]) <= threshold ? 1u : 0u);
-        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[3]) <= threshold ? 1u : 0u);
-        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[2]) <= threshold ? 1u : 0u);
-        hits = (hits << 1) | (BitOperations.PopCount(q ^ codes[1]) <= threshold ? 1u : 0u);
-        return (hits << 1) | (BitOperations.PopCount(q ^ codes[0]) <= threshold ? 1u : 0u);
-    }
-
     /// <summary>The <paramref name="k"/> nearest rows to <paramref name="query"/>, ordered by distance, then row (all rows when k &gt;= N).</summary>
     public Neighbor[] Knn(ReadOnlySpan<ulong> query, int k) => Knn(query, k, default(KeepAllRows));
 
@@ -367,10 +366,9 @@ public sealed class MihIndex
         {
             return new MihKnnResult([], false);
         }
-        var heap = new WorstFirstHeap(k);
+        var run = new KnnRun(k, bound);
         int m = _tables.Length;
         int minBits = _tables.Min(t => t.Bits);
-        var state = new KnnState { Limit = bound, Bound = bound };
         for (int s = 0; s <= minBits; s++)
         {
             for (int j = 0; j < m; j++)
@@ -384,11 +382,11 @@ public sealed class MihIndex
                 {
                     stepProbes += Binomial(d, t);
                 }
-                var step = new MihKnnStep(s, j, stepProbes, stepProbes * ((double)n / (1L << d)), heap.Full ? heap.WorstDistance : -1);
+                var step = new MihKnnStep(s, j, stepProbes, stepProbes * ((double)n / (1L << d)), run.Heap.Full ? run.Heap.WorstDistance : -1);
                 if (!governor.Proceed(step, counters))
                 {
                     counters.Abandoned = true;
-                    return new MihKnnResult(heap.Sorted(), true);
+                    return new MihKnnResult(run.Heap.Sorted(), true);
                 }
                 counters.Rings++;
                 ReadOnlySpan<int> offsets = table.Offsets;
@@ -405,68 +403,81 @@ public sealed class MihIndex
                         int end = offsets[bucket + 1];
                         counters.Probes++;
                         counters.Postings += end - begin;
-                        if (_inline)
+                        if (begin == end)
                         {
-                            RingInline(query[0], rows, codes, begin, end, j, s, exact, ref heap, ref state, filter);
+                            continue;
+                        }
+                        if (_inline && end - begin >= KernelPostings)
+                        {
+                            var sink = new InlineRingSink<TFilter>(this, run, table, begin, query[0], j, s, exact, filter);
+                            ExhaustiveSearch.Scan(codes[begin..end], _codes.Layout, query, ref sink);
+                        }
+                        else if (_inline)
+                        {
+                            ulong q = query[0];
+                            for (int p = begin; p < end; p++)
+                            {
+                                if (BitOperations.PopCount(q ^ codes[p]) <= run.Limit)
+                                {
+                                    OfferInline(q, table, p, j, s, exact, run, filter);
+                                }
+                            }
                         }
                         else
                         {
-                            RingWide(query, rows, begin, end, j, s, exact, ref heap, ref state, filter);
+                            RingWide(query, rows, begin, end, j, s, exact, run, filter);
                         }
                     }
                 }
                 int certified = (m * s) + j + 1; // every row not yet evaluated is at least this far
-                if ((heap.Full && heap.WorstDistance < certified) || bound < certified)
+                if ((run.Heap.Full && run.Heap.WorstDistance < certified) || bound < certified)
                 {
-                    return new MihKnnResult(heap.Sorted(), false);
+                    return new MihKnnResult(run.Heap.Sorted(), false);
                 }
             }
         }
-        return new MihKnnResult(heap.Sorted(), false);
+        return new MihKnnResult(run.Heap.Sorted(), false);
     }
 
-    private struct KnnState
+    /// <summary>A kNN search's state: the k best rows so far and the distance a row must not exceed to enter.</summary>
+    private sealed class KnnRun(int k, int bound)
     {
-        public int Limit; // the inclusive distance a row must not exceed to enter
-        public int Bound;
-    }
+        public WorstFirstHeap Heap = new(k);
 
-    private void RingInline<TFilter>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int begin, int end, int j, int s, bool exact,
-        ref WorstFirstHeap heap, ref KnnState state, TFilter filter)
-        where TFilter : struct, IRowFilter
-    {
-        int p = begin;
-        for (; p + 8 <= end; p += 8)
+        public int Bound { get; } = bound;
+
+        public int Limit { get; private set; } = bound;
+
+        public void Add(int distance, int row)
         {
-            uint hits = Within8(q, codes.Slice(p, 8), state.Limit);
-            while (hits != 0)
+            Heap.Add(distance, row);
+            if (Heap.Full)
             {
-                int i = BitOperations.TrailingZeroCount(hits);
-                hits &= hits - 1;
-                OfferInline(q, rows, codes, p + i, j, s, exact, ref heap, ref state, filter);
-            }
-        }
-        for (; p < end; p++)
-        {
-            if (BitOperations.PopCount(q ^ codes[p]) <= state.Limit)
-            {
-                OfferInline(q, rows, codes, p, j, s, exact, ref heap, ref state, filter);
+                Limit = Math.Min(Heap.WorstDistance, Bound);
             }
         }
     }
 
-    private void OfferInline<TFilter>(ulong q, ReadOnlySpan<int> rows, ReadOnlySpan<ulong> codes, int p, int j, int s, bool exact,
-        ref WorstFirstHeap heap, ref KnnState state, TFilter filter)
+    // The kernels' scan of a bucket's inline codes hands over the postings within the running limit.
+    private readonly struct InlineRingSink<TFilter>(MihIndex index, KnnRun run, MihTable table, int begin, ulong q, int j, int s, bool exact, TFilter filter) : IScanSink
         where TFilter : struct, IRowFilter
     {
-        ulong x = q ^ codes[p];
+        public int Limit => run.Limit;
+
+        public void Accept(int row, int distance) => index.OfferInline(q, table, begin + row, j, s, exact, run, filter);
+    }
+
+    private void OfferInline<TFilter>(ulong q, MihTable table, int p, int j, int s, bool exact, KnnRun run, TFilter filter)
+        where TFilter : struct, IRowFilter
+    {
+        ulong x = q ^ table.InlineCodes[p];
         if (!exact && BitOperations.PopCount(x & _masks[j]) != s)
         {
             return; // evaluated at another ring of this table
         }
         int distance = BitOperations.PopCount(x);
-        int row = rows[p];
-        if (!heap.Admits(distance, row) || !filter.Keep(row))
+        int row = table.Rows[p];
+        if (!run.Heap.Admits(distance, row) || !filter.Keep(row))
         {
             return;
         }
@@ -479,15 +490,10 @@ public sealed class MihIndex
                 return;
             }
         }
-        heap.Add(distance, row);
-        if (heap.Full)
-        {
-            state.Limit = Math.Min(heap.WorstDistance, state.Bound);
-        }
+        run.Add(distance, row);
     }
 
-    private void RingWide<TFilter>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int s, bool exact,
-        ref WorstFirstHeap heap, ref KnnState state, TFilter filter)
+    private void RingWide<TFilter>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int s, bool exact, KnnRun run, TFilter filter)
         where TFilter : struct, IRowFilter
     {
         MihTable table = _tables[j];
@@ -500,7 +506,7 @@ public sealed class MihIndex
                 continue;
             }
             int distance = MihBits.Distance(query, code);
-            if (distance > state.Limit || !heap.Admits(distance, row) || !filter.Keep(row))
+            if (distance > run.Limit || !run.Heap.Admits(distance, row) || !filter.Keep(row))
             {
                 continue;
             }
@@ -520,11 +526,7 @@ public sealed class MihIndex
             }
             if (canonical)
             {
-                heap.Add(distance, row);
-                if (heap.Full)
-                {
-                    state.Limit = Math.Min(heap.WorstDistance, state.Bound);
-                }
+                run.Add(distance, row);
             }
         }
     }
