@@ -62,6 +62,9 @@ internal static class ExplainCommand
         return ExitCodes.Ok;
     }
 
+    // The width the explain tables are laid out in (they take only what their cells need).
+    private const int TableWidth = 4096;
+
     private sealed class Action(ExplainSettings settings, List<ulong[]> queries, TextWriter stdout) : ICollectionAction<bool>
     {
         public bool Run<TKey>(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys)
@@ -141,7 +144,15 @@ internal static class ExplainCommand
 
         private void WriteTable(int query, QueryExplanation e)
         {
-            IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) });
+            // Not the default 80 columns, which wrapped the numbers inside cells: wide enough that every segment
+            // is one line (files and pipes stay greppable; a terminal folds long lines itself), and no colour codes.
+            IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Out = new AnsiConsoleOutput(stdout),
+            });
+            console.Profile.Width = TableWidth;
             string what = e.K is { } k ? $"k={k}" : $"radius={e.Radius}";
             var table = new Table
             {
