@@ -333,9 +333,9 @@ public sealed class DatabaseCliTests(ITestOutputHelper output) : CliHarness(outp
         return all;
     }
 
-    private static string Format(IEnumerable<(ulong Key, int Distance)> results) =>
+    internal static string Format(IEnumerable<(ulong Key, int Distance)> results) =>
         string.Join(' ', results.Select(r => $"{r.Key}:{r.Distance}"));
 
-    private static string Results(JsonElement line) =>
+    internal static string Results(JsonElement line) =>
         string.Join(' ', line.GetProperty("results").EnumerateArray().Select(r => $"{r.GetProperty("key").GetUInt64()}:{r.GetProperty("distance").GetInt32()}"));
 }

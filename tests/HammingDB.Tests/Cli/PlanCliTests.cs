@@ -158,7 +158,7 @@ public sealed class PlanCliTests(ITestOutputHelper output, MihDatabaseFixture da
             var all = Oracle(data.Queries[q]);
             var expected = option == "--k" ? all.Take(value) : all.TakeWhile(r => r.Distance <= value);
             Assert.Equal(q, lines[q].GetProperty("query").GetInt32());
-            Assert.Equal(Format(expected), Results(lines[q]));
+            Assert.Equal(DatabaseCliTests.Format(expected), DatabaseCliTests.Results(lines[q]));
         }
         if (option == "--radius")
         {
@@ -307,7 +307,7 @@ public sealed class PlanCliTests(ITestOutputHelper output, MihDatabaseFixture da
                 for (int q = 0; q < data.Queries.Length; q++)
                 {
                     var all = Oracle(rows, data.Queries[q]);
-                    Assert.Equal(Format(option == "--k" ? all.Take(value) : all.TakeWhile(r => r.Distance <= value)), Results(lines[q]));
+                    Assert.Equal(DatabaseCliTests.Format(option == "--k" ? all.Take(value) : all.TakeWhile(r => r.Distance <= value)), DatabaseCliTests.Results(lines[q]));
                 }
             }
         }
@@ -359,10 +359,4 @@ public sealed class PlanCliTests(ITestOutputHelper output, MihDatabaseFixture da
         all.Sort((a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : a.Key.CompareTo(b.Key));
         return all;
     }
-
-    private static string Format(IEnumerable<(ulong Key, int Distance)> results) =>
-        string.Join(' ', results.Select(r => $"{r.Key}:{r.Distance}"));
-
-    private static string Results(JsonElement line) =>
-        string.Join(' ', line.GetProperty("results").EnumerateArray().Select(r => $"{r.GetProperty("key").GetUInt64()}:{r.GetProperty("distance").GetInt32()}"));
 }

@@ -14,7 +14,7 @@ internal static class BenchPlanCommand
         var radii = new Option<string>("--radii") { Description = "Radii, e.g. 0-16,24,32 (default 0..bits/2).", DefaultValueFactory = _ => "" };
         var ks = new Option<string>("--k") { Description = "k values of kNN points, e.g. 1,10 (default 1,10).", DefaultValueFactory = _ => "1,10" };
         var limit = new Option<long>("--query-limit") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 200 };
-        var seconds = new Option<double>("--seconds") { Description = "Time spent per point at most (at least 10 queries).", DefaultValueFactory = _ => 10 };
+        var seconds = new Option<double>("--seconds") { Description = "Time spent per point, roughly (at least 3 queries).", DefaultValueFactory = _ => 10 };
         var command = new Command("plan", "The planner on a database of one segment: forced MIH, forced scan and auto per radius and k (answers compared).")
         {
             codes, queries, database, radii, ks, limit, seconds,

@@ -33,6 +33,26 @@ internal static class DatabaseSession
         throw new InputException($"{db.Path}: no collection named '{name}' ({names}).");
     }
 
+    /// <summary>
+    /// For the search commands: opens the database, finds the collection, reads every query code of
+    /// <paramref name="file"/> (or stdin) first (bad input searches nothing), then runs the action
+    /// <paramref name="search"/> makes of them.
+    /// </summary>
+    public static async Task<int> SearchAsync(string database, string collection, string? file, InputFormat format, CliContext context,
+        Func<List<ulong[]>, ICollectionAction<bool>> search)
+    {
+        using HammingDatabase db = Open(database);
+        CollectionInfo info = Find(db, collection);
+        List<ulong[]> queries;
+        using (InputSource source = InputSource.Open(file, context.Stdin))
+        {
+            queries = await QueryReader.ReadAsync(source, format, new Kernels.CodeLayout(info.CodeBits), info.Name).ConfigureAwait(false);
+        }
+        Run(db, info, search(queries));
+        context.Stdout.Flush();
+        return ExitCodes.Ok;
+    }
+
     /// <summary>Runs <paramref name="action"/> with the collection, typed by its key type.</summary>
     public static TResult Run<TResult>(HammingDatabase db, CollectionInfo info, ICollectionAction<TResult> action) =>
         KeyFormats.Dispatch(info.KeyType, new Bound<TResult>(db, info, action));

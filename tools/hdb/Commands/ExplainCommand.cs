@@ -48,19 +48,9 @@ internal static class ExplainCommand
         return command;
     }
 
-    public static async Task<int> RunAsync(ExplainSettings settings, CliContext context)
-    {
-        using HammingDatabase db = DatabaseSession.Open(settings.Database);
-        CollectionInfo info = DatabaseSession.Find(db, settings.Collection);
-        List<ulong[]> queries;
-        using (InputSource source = InputSource.Open(settings.File, context.Stdin))
-        {
-            queries = await QueryReader.ReadAsync(source, settings.Format, new Kernels.CodeLayout(info.CodeBits), info.Name).ConfigureAwait(false);
-        }
-        DatabaseSession.Run(db, info, new Action(settings, queries, context.Stdout));
-        context.Stdout.Flush();
-        return ExitCodes.Ok;
-    }
+    public static Task<int> RunAsync(ExplainSettings settings, CliContext context) =>
+        DatabaseSession.SearchAsync(settings.Database, settings.Collection, settings.File, settings.Format, context,
+            queries => new Action(settings, queries, context.Stdout));
 
     // The width the explain tables are laid out in (they take only what their cells need).
     private const int TableWidth = 4096;

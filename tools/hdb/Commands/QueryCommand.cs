@@ -54,19 +54,9 @@ internal static class QueryCommand
         return command;
     }
 
-    public static async Task<int> RunAsync(QuerySettings settings, CliContext context)
-    {
-        using HammingDatabase db = DatabaseSession.Open(settings.Database);
-        CollectionInfo info = DatabaseSession.Find(db, settings.Collection);
-        List<ulong[]> queries;
-        using (InputSource source = InputSource.Open(settings.File, context.Stdin))
-        {
-            queries = await QueryReader.ReadAsync(source, settings.Format, new Kernels.CodeLayout(info.CodeBits), info.Name).ConfigureAwait(false);
-        }
-        DatabaseSession.Run(db, info, new Action(settings, queries, context.Stdout));
-        context.Stdout.Flush();
-        return ExitCodes.Ok;
-    }
+    public static Task<int> RunAsync(QuerySettings settings, CliContext context) =>
+        DatabaseSession.SearchAsync(settings.Database, settings.Collection, settings.File, settings.Format, context,
+            queries => new Action(settings, queries, context.Stdout));
 
     private sealed class Action(QuerySettings settings, List<ulong[]> queries, TextWriter stdout) : ICollectionAction<bool>
     {
