@@ -101,7 +101,7 @@ internal static class PlanBenchmark
 
     // One point: every plan over the same queries, plan by plan (a query's buckets are cold for each plan,
     // as a new query's are; running the plans of one query back to back would warm them for the later ones),
-    // twice in opposite orders against drift, each pass after an untimed scan (the same caches for all). Returns whether forced MIH passed 20x the scan
+    // in rounds of alternating order against drift, each pass after an untimed scan (the same caches for all). Returns whether forced MIH passed 20x the scan
     // (it then is skipped at larger radii, where it only gets slower).
     private static bool Point(TextWriter stdout, PlanBenchmarkSettings settings, string workload, PackedCodes codes, PackedCodes queries, string costModel,
         string op, int parameter, bool skipMih, Func<int, QueryPlan, IReadOnlyList<SearchResult<ulong>>> search)
@@ -131,11 +131,16 @@ internal static class PlanBenchmark
             }
         }
         var answers = new IReadOnlyList<SearchResult<ulong>>[queries.Count];
-        for (int round = 0; round < 2; round++)
+        // Rounds alternate the order of the plans; at least 2, and more (up to 20) while the point's time
+        // lasts, so that points of a few microseconds per query are timed over many passes.
+        int rounds = 0;
+        var spent = Stopwatch.StartNew();
+        for (int round = 0; round < 2 || (round < 20 && spent.Elapsed.TotalSeconds < settings.SecondsPerPoint); round++)
         {
+            rounds++;
             for (int i = 0; i < plans.Length; i++)
             {
-                QueryPlan plan = plans[round == 0 ? i : plans.Length - 1 - i];
+                QueryPlan plan = plans[round % 2 == 0 ? i : plans.Length - 1 - i];
                 search(0, QueryPlan.Scan); // every pass starts from the caches a scan leaves
                 for (int q = 0; q < done; q++)
                 {
@@ -154,7 +159,7 @@ internal static class PlanBenchmark
                 }
             }
         }
-        int runs = 2 * done;
+        int runs = rounds * done;
         double? mih = skipMih ? null : totals[0] / runs;
         double scan = totals[1] / runs;
         double auto = totals[2] / runs;
@@ -169,6 +174,7 @@ internal static class PlanBenchmark
             k = op == "knn" ? parameter : (int?)null,
             radius = op == "radius" ? parameter : (int?)null,
             queries = done,
+            rounds,
             mih_ms = mih is null ? (double?)null : Math.Round(mih.Value, 4),
             scan_ms = Math.Round(scan, 4),
             auto_ms = Math.Round(auto, 4),
