@@ -144,33 +144,45 @@ public class SegmentTests(ITestOutputHelper output)
         var fs = new MemoryFileSystem();
         SegmentWriter.Write(fs, Dir, Name, contents);
         byte[] whole = fs.ReadAllBytes(SegmentPath);
+        (int caught, int harmless) = FlipEveryBitAndCut(fs, SegmentPath, whole, contents, _ => { }); // only padding and reserved bytes may change nothing
+        output.WriteLine($"{caught} flips caught, {harmless} in padding or reserved bytes");
+        // 5 codes (40 bytes) and 5 x 2 floats (40 bytes) are each padded to 64: 48 bytes of zero
+        // padding that no reader uses are the only bytes a flip may leave unnoticed.
+        Assert.Equal(8 * 48, harmless);
+    }
+
+    /// <summary>
+    /// Flips every bit of <paramref name="whole"/> (the file at <paramref name="path"/>) in turn: open must refuse it (a <see cref="CorruptionException"/>
+    /// naming the file) or read back <paramref name="contents"/> exactly, and then <paramref name="harmlessAt"/> is
+    /// called with the byte; then every truncation must be refused. Returns the flips caught and those harmless.
+    /// </summary>
+    internal static (int Caught, int Harmless) FlipEveryBitAndCut(MemoryFileSystem fs, string path, byte[] whole, SegmentContents contents, Action<int> harmlessAt)
+    {
         int caught = 0, harmless = 0;
         for (int bit = 0; bit < whole.Length * 8; bit++)
         {
             byte[] damaged = whole.ToArray();
             damaged[bit / 8] ^= (byte)(1 << (bit % 8));
-            fs.Replace(SegmentPath, damaged);
+            fs.Replace(path, damaged);
             try
             {
-                using SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
+                using SegmentReader reader = SegmentReader.Open(fs, path);
                 AssertReadsBack(contents, reader);
-                harmless++; // only padding and reserved bytes may change nothing
+                harmlessAt(bit / 8);
+                harmless++;
             }
             catch (CorruptionException e)
             {
-                Assert.Equal(SegmentPath, e.FilePath);
+                Assert.Equal(path, e.FilePath);
                 caught++;
             }
         }
-        output.WriteLine($"{caught} flips caught, {harmless} in padding or reserved bytes");
-        // 5 codes (40 bytes) and 5 x 2 floats (40 bytes) are each padded to 64: 48 bytes of zero
-        // padding that no reader uses are the only bytes a flip may leave unnoticed.
-        Assert.Equal(8 * 48, harmless);
         for (int cut = 0; cut < whole.Length; cut++)
         {
-            fs.Replace(SegmentPath, whole[..cut]);
-            Assert.Throws<CorruptionException>(() => SegmentReader.Open(fs, SegmentPath).Dispose());
+            fs.Replace(path, whole[..cut]);
+            Assert.Throws<CorruptionException>(() => SegmentReader.Open(fs, path).Dispose());
         }
+        return (caught, harmless);
     }
 
     [Fact]
