@@ -253,7 +253,7 @@ public sealed class PlanCliTests(ITestOutputHelper output, MihDatabaseFixture da
             Assert.DoesNotContain('\u001b', table); // no colour codes in a file or pipe
             for (int q = 0; q < data.Queries.Length; q++)
             {
-                Assert.Contains($"query {Str(q)}: radius radius=3, plan {plan},", table, StringComparison.Ordinal);
+                Assert.Contains($"query {Str(q)}: radius r=3, plan {plan},", table, StringComparison.Ordinal);
             }
             // One row per segment and query, starting with the segment number and its row count.
             foreach (long number in numbers)

@@ -143,7 +143,7 @@ internal static class ExplainCommand
                 Out = new AnsiConsoleOutput(stdout),
             });
             console.Profile.Width = TableWidth;
-            string what = e.K is { } k ? $"k={k}" : $"radius={e.Radius}";
+            string what = e.K is { } k ? $"k={k}" : $"r={e.Radius}";
             var table = new Table
             {
                 Title = new TableTitle(Markup.Escape(
