@@ -93,19 +93,4 @@ public static class Planner
         double step = model.MihNs(upcoming.Probes, upcoming.ExpectedPostings, shape.InlineCodes);
         return sofar + step <= scan;
     }
-
-    /// <summary>Whether a kNN search of one segment starts with MIH at all (its tables exist and the first ring is predicted cheaper than the scan).</summary>
-    public static PlanChoice ChooseKnn(CostModel model, SegmentShape shape, in MihKnnStep first)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        double scan = model.ScanNs(shape.Rows, shape.Words);
-        if (!shape.HasTables)
-        {
-            return new PlanChoice(SegmentPlan.Scan, double.NaN, scan, "no MIH tables");
-        }
-        double ring = model.MihNs(first.Probes, first.ExpectedPostings, shape.InlineCodes);
-        return ring <= scan
-            ? new PlanChoice(SegmentPlan.Mih, ring, scan, "MIH rings while each is predicted cheaper than the scan")
-            : new PlanChoice(SegmentPlan.Scan, ring, scan, "the first ring is predicted dearer than the scan");
-    }
 }

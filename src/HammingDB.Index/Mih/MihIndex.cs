@@ -149,7 +149,7 @@ public sealed class MihIndex
     {
         _codes.Layout.Validate(query, nameof(query));
         ArgumentOutOfRangeException.ThrowIfNegative(radius);
-        (int r, int s, int a) = Split(radius);
+        (_, int s, int a) = Split(radius);
         long probes = 0;
         double average = 0;
         for (int j = 0; j < _tables.Length; j++)
@@ -179,7 +179,6 @@ public sealed class MihIndex
                 }
             }
         }
-        _ = r;
         return new MihEstimate(probes, postings, true);
     }
 
