@@ -227,8 +227,7 @@ public sealed class MihIndex
                     int end = offsets[bucket + 1];
                     if (counters.Postings > budgetEnd)
                     {
-                        counters.Abandoned = true;
-                        return false;
+                            return false;
                     }
                     counters.Probes++;
                     counters.Postings += end - begin;
@@ -384,7 +383,6 @@ public sealed class MihIndex
                 var step = new MihKnnStep(s, j, stepProbes, stepProbes * ((double)n / (1L << d)), run.Heap.Full ? run.Heap.WorstDistance : -1);
                 if (!governor.Proceed(step, counters))
                 {
-                    counters.Abandoned = true;
                     return new MihKnnResult(run.Heap.Sorted(), true);
                 }
                 counters.Rings++;

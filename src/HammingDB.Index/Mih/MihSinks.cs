@@ -38,9 +38,6 @@ public struct MihCounters
 
     /// <summary>kNN steps (a ring of one table) run.</summary>
     public int Rings { get; set; }
-
-    /// <summary>Whether a kNN search was abandoned by its governor.</summary>
-    public bool Abandoned { get; set; }
 }
 
 /// <summary>The reads a radius search would make: <see cref="Postings"/> is exact when <see cref="Exact"/>, else the average bucket times the probes.</summary>

@@ -86,15 +86,20 @@ public sealed class MihTable
     /// <summary>Builds the table of substring <paramref name="index"/> of <paramref name="layout"/> over rows 0 .. N-1 of <paramref name="codes"/>.</summary>
     public static MihTable Build(CodeBlock codes, MihLayout layout, int index)
     {
+        (int[] offsets, int[] rows, ulong[]? inline) = BuildArrays(codes, layout, index);
+        return new MihTable(layout.Start(index), layout.Bits(index), layout.DirectBits(index), offsets, rows, inline ?? [], inline is not null);
+    }
+
+    /// <summary>The arrays of the table <see cref="Build"/> makes (codes inline only for codes of one word), e.g. to store them.</summary>
+    internal static (int[] Offsets, int[] Rows, ulong[]? Codes) BuildArrays(CodeBlock codes, MihLayout layout, int index)
+    {
         ArgumentNullException.ThrowIfNull(layout);
         if (layout.CodeBits != codes.Layout.CodeBits)
         {
             throw new ArgumentException($"The layout splits {layout.CodeBits}-bit codes; the block holds {codes.Layout.CodeBits}-bit codes.", nameof(layout));
         }
-        int start = layout.Start(index);
-        int bits = layout.Bits(index);
         int directBits = layout.DirectBits(index);
-        int topStart = start + bits - directBits;
+        int topStart = layout.Start(index) + layout.Bits(index) - directBits;
         int n = codes.Count;
         int[] offsets = new int[(1 << directBits) + 1];
         int[] buckets = new int[n];
@@ -110,29 +115,16 @@ public sealed class MihTable
         }
         int[] next = offsets.AsSpan(0, offsets.Length - 1).ToArray();
         int[] rows = new int[n];
-        bool inline = codes.Layout.WordsPerCode == 1;
-        ulong[] inlineCodes = inline ? new ulong[n] : [];
+        ulong[]? inline = codes.Layout.WordsPerCode == 1 ? new ulong[n] : null;
         for (int row = 0; row < n; row++)
         {
             int slot = next[buckets[row]]++;
             rows[slot] = row;
-            if (inline)
+            if (inline is not null)
             {
-                inlineCodes[slot] = codes[row][0];
+                inline[slot] = codes[row][0];
             }
         }
-        return new MihTable(start, bits, directBits, offsets, rows, inlineCodes, inline);
-    }
-
-    /// <summary>The arrays themselves when the table was built in memory (to store it); false for a mapped table.</summary>
-    internal bool TryGetArrays(out int[] offsets, out int[] rows, out ulong[]? codes)
-    {
-        bool ok = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_offsets, out ArraySegment<int> o)
-            & System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_rows, out ArraySegment<int> r);
-        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_codes, out ArraySegment<ulong> c);
-        offsets = o.Array ?? [];
-        rows = r.Array ?? [];
-        codes = HasInlineCodes ? c.Array : null;
-        return ok && o.Offset == 0 && o.Count == o.Array!.Length && r.Offset == 0 && r.Count == r.Array!.Length;
+        return (offsets, rows, inline);
     }
 }

@@ -17,12 +17,8 @@ internal static class SegmentTables
         var tables = new SegmentMihTable[layout.Count];
         Parallel.For(0, layout.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
         {
-            MihTable table = MihTable.Build(codes, layout, i);
-            if (!table.TryGetArrays(out int[] offsets, out int[] rows, out ulong[]? inline))
-            {
-                throw new InvalidOperationException("A table built in memory has no arrays.");
-            }
-            tables[i] = new SegmentMihTable { Start = table.Start, Bits = table.Bits, DirectBits = table.DirectBits, Offsets = offsets, Rows = rows, Codes = inline };
+            (int[] offsets, int[] rows, ulong[]? inline) = MihTable.BuildArrays(codes, layout, i);
+            tables[i] = new SegmentMihTable { Start = layout.Start(i), Bits = layout.Bits(i), DirectBits = layout.DirectBits(i), Offsets = offsets, Rows = rows, Codes = inline };
         });
         return tables;
     }
