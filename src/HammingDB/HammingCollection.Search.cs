@@ -55,7 +55,7 @@ public sealed partial class HammingCollection<TKey>
             ValidateKnn(queries[i].Span, k, $"queries[{i}]");
         }
         using ViewLease view = _runtime.Lease();
-        return RunBatch(queries.Count, threads, i => KnnCore(view, queries[i].Span, k, plan, null, cancellationToken), cancellationToken);
+        return KnnBatchCore(view, queries, k, Parallelism(threads), plan, cancellationToken);
     }
 
     /// <summary>Every row within <paramref name="radius"/> of <paramref name="query"/>, nearest first, ties by key.</summary>
@@ -109,8 +109,7 @@ public sealed partial class HammingCollection<TKey>
             ValidateRadius(queries[i].Span, radius, $"queries[{i}]");
         }
         using ViewLease view = _runtime.Lease();
-        return RunBatch(queries.Count, threads,
-            i => RadiusResults(view, RadiusCore(view, queries[i].Span, radius, plan, null, cancellationToken)).ToList(), cancellationToken);
+        return RadiusBatchCore(view, queries, radius, Parallelism(threads), plan, cancellationToken);
     }
 
     private void ValidateKnn(ReadOnlySpan<ulong> query, int k, string name = "query")
@@ -125,18 +124,10 @@ public sealed partial class HammingCollection<TKey>
         Layout.Validate(query, name);
     }
 
-    private static IReadOnlyList<SearchResult<TKey>>[] RunBatch(int count, int threads, Func<int, IReadOnlyList<SearchResult<TKey>>> search,
-        CancellationToken cancellationToken)
+    private static int Parallelism(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        var results = new IReadOnlyList<SearchResult<TKey>>[count];
-        var options = new ParallelOptions
-        {
-            MaxDegreeOfParallelism = threads == 0 ? Environment.ProcessorCount : threads,
-            CancellationToken = cancellationToken,
-        };
-        Parallel.For(0, count, options, i => results[i] = search(i));
-        return results;
+        return threads == 0 ? Environment.ProcessorCount : threads;
     }
 
     // The memtable first (it is small and gives an early k-th distance), then each segment with that
@@ -176,29 +167,40 @@ public sealed partial class HammingCollection<TKey>
         string reason = mih is null ? NoTablesReason(segment, plan) : "";
         if (mih is not null)
         {
-            var governor = new PlannedKnn(costs, shape, plan == QueryPlan.Auto, cancellationToken);
-            MihKnnResult result = mih.Knn(query, k, new LiveRows(segment), bound, ref governor, ref counters);
-            if (!result.Abandoned)
+            Neighbor[]? byMih = KnnByMih(segment, mih, shape, query, k, ref bound, plan, costs, ref counters, cancellationToken);
+            if (byMih is not null)
             {
                 trace?.Add(segment, mih, "mih", plan == QueryPlan.Auto ? "every MIH ring predicted cheaper than the scan" : "MIH forced",
-                    costs.MihNs(counters.Probes, counters.Postings, shape.InlineCodes), costs.ScanNs(shape.Rows, shape.Words), counters, 0, result.Neighbors.Length, started);
-                return result.Neighbors;
-            }
-            // What MIH found holds k rows at most this far: a bound for the scan.
-            if (result.Neighbors.Length == k)
-            {
-                bound = Math.Min(bound, result.Neighbors[^1].Distance);
+                    costs.MihNs(counters.Probes, counters.Postings, shape.InlineCodes), costs.ScanNs(shape.Rows, shape.Words), counters, 0, byMih.Length, started);
+                return byMih;
             }
             how = "mih+scan";
             reason = $"ring {counters.Rings} predicted to pass the scan's cost; switched to the scan";
         }
-        var collector = new TopKCollector(k, segment.Reader.Rows, Layout.CodeBits);
-        var sink = new LiveTopKSink(segment, collector, bound);
+        var sink = new LiveTopKSink(segment, new TopKCollector(k, segment.Reader.Rows, Layout.CodeBits), bound);
         ScanSegment(segment, query, ref sink, cancellationToken);
-        Neighbor[] found = collector.ToSortedArray();
+        Neighbor[] found = sink.Collector.ToSortedArray();
         trace?.Add(segment, mih, how, reason, mih is null ? double.NaN : costs.MihNs(counters.Probes, counters.Postings, shape.InlineCodes),
             costs.ScanNs(shape.Rows, shape.Words), counters, segment.Reader.Rows, found.Length, started);
         return found;
+    }
+
+    // MIH rings under the planner's governor: the neighbours when MIH finished; null when it switched
+    // to the scan, with the bound tightened by what it had found (k rows at most that far).
+    private static Neighbor[]? KnnByMih(SegmentView segment, MihIndex mih, SegmentShape shape, ReadOnlySpan<ulong> query, int k, ref int bound,
+        QueryPlan plan, CostModel costs, ref MihCounters counters, CancellationToken cancellationToken)
+    {
+        var governor = new PlannedKnn(costs, shape, plan == QueryPlan.Auto, cancellationToken);
+        MihKnnResult result = mih.Knn(query, k, new LiveRows(segment), bound, ref governor, ref counters);
+        if (!result.Abandoned)
+        {
+            return result.Neighbors;
+        }
+        if (result.Neighbors.Length == k)
+        {
+            bound = Math.Min(bound, result.Neighbors[^1].Distance);
+        }
+        return null;
     }
 
     // The rows within the radius: per segment (distance, row) in order, and the memtable's keyed rows in order.
@@ -226,53 +228,63 @@ public sealed partial class HammingCollection<TKey>
         MihIndex? mih = MihFor(segment, plan);
         SegmentShape shape = ShapeOf(segment, mih);
         var counters = default(MihCounters);
-        PlanChoice choice;
-        if (mih is null)
-        {
-            choice = new PlanChoice(SegmentPlan.Scan, double.NaN, costs.ScanNs(shape.Rows, shape.Words), NoTablesReason(segment, plan));
-        }
-        else if (plan == QueryPlan.Mih)
-        {
-            choice = new PlanChoice(SegmentPlan.Mih, double.NaN, costs.ScanNs(shape.Rows, shape.Words), "MIH forced");
-        }
-        else
-        {
-            // The average bucket decides far from the crossover; near it, the exact bucket sizes.
-            MihEstimate estimate = mih.EstimateRadius(query, radius, maxProbes: 0);
-            if (Planner.CountExactly(costs, shape, estimate))
-            {
-                estimate = mih.EstimateRadius(query, radius, Planner.MaxProbesToCount(costs, shape));
-            }
-            choice = Planner.ChooseRadius(costs, shape, estimate);
-        }
-        Neighbor[] found = [];
+        PlanChoice choice = PlanRadius(segment, mih, shape, query, radius, plan, costs);
+        Neighbor[]? found = null;
         string how = "scan";
         string reason = choice.Reason;
         if (choice.Plan == SegmentPlan.Mih)
         {
-            var sink = new LiveMihRadiusSink(segment, []);
-            long budget = plan == QueryPlan.Auto ? Planner.PostingBudget(costs, shape) : long.MaxValue;
-            if (mih!.Radius(query, radius, ref sink, ref counters, budget))
+            found = RadiusByMih(segment, mih!, shape, query, radius, plan, costs, ref counters);
+            how = found is null ? "mih+scan" : "mih";
+            if (found is null)
             {
-                sink.Results.Sort();
-                found = [.. sink.Results];
-                how = "mih";
-            }
-            else
-            {
-                how = "mih+scan";
                 reason = $"{choice.Reason}; the buckets held more than predicted, switched to the scan after {counters.Postings} postings";
             }
         }
-        if (how != "mih")
+        if (found is null)
         {
-            var collector = new RadiusCollector();
-            var sink = new LiveRadiusSink(segment, collector, radius);
+            var sink = new LiveRadiusSink(segment, new RadiusCollector(), radius);
             ScanSegment(segment, query, ref sink, cancellationToken);
-            found = RadiusCollector.MergeSorted([collector], Layout.CodeBits);
+            found = sink.Sorted(Layout.CodeBits);
         }
         trace?.Add(segment, mih, how, reason, choice.MihNs, choice.ScanNs, counters, how == "mih" ? 0 : segment.Reader.Rows, found.Length, started);
         return found;
+    }
+
+    // The plan for one segment and query: the forced one, or the planner's from the average bucket far
+    // from the crossover and from the exact bucket sizes near it.
+    private static PlanChoice PlanRadius(SegmentView segment, MihIndex? mih, SegmentShape shape, ReadOnlySpan<ulong> query, int radius, QueryPlan plan,
+        CostModel costs)
+    {
+        if (mih is null)
+        {
+            return new PlanChoice(SegmentPlan.Scan, double.NaN, costs.ScanNs(shape.Rows, shape.Words), NoTablesReason(segment, plan));
+        }
+        if (plan == QueryPlan.Mih)
+        {
+            return new PlanChoice(SegmentPlan.Mih, double.NaN, costs.ScanNs(shape.Rows, shape.Words), "MIH forced");
+        }
+        MihEstimate estimate = mih.EstimateRadius(query, radius, maxProbes: 0);
+        if (Planner.CountExactly(costs, shape, estimate))
+        {
+            estimate = mih.EstimateRadius(query, radius, Planner.MaxProbesToCount(costs, shape));
+        }
+        return Planner.ChooseRadius(costs, shape, estimate);
+    }
+
+    // The live rows within the radius by MIH, ordered by (distance, row); null when (auto) the buckets
+    // held more postings than the scan's cost pays for.
+    private static Neighbor[]? RadiusByMih(SegmentView segment, MihIndex mih, SegmentShape shape, ReadOnlySpan<ulong> query, int radius, QueryPlan plan,
+        CostModel costs, ref MihCounters counters)
+    {
+        var sink = new LiveMihRadiusSink(segment, []);
+        long budget = plan == QueryPlan.Auto ? Planner.PostingBudget(costs, shape) : long.MaxValue;
+        if (!mih.Radius(query, radius, ref sink, ref counters, budget))
+        {
+            return null;
+        }
+        sink.Results.Sort();
+        return [.. sink.Results];
     }
 
     // The segment's tables when the plan may use them; a forced MIH plan waits for their check.
@@ -409,6 +421,8 @@ public sealed partial class HammingCollection<TKey>
     {
         public int RowBase { private get; set; }
 
+        public readonly TopKCollector Collector => collector;
+
         public readonly int Limit => Math.Min(collector.Limit, bound);
 
         public readonly void Accept(int row, int distance)
@@ -423,6 +437,8 @@ public sealed partial class HammingCollection<TKey>
     private struct LiveRadiusSink(SegmentView segment, RadiusCollector collector, int radius) : IRowBaseSink
     {
         public int RowBase { private get; set; }
+
+        public readonly Neighbor[] Sorted(int codeBits) => RadiusCollector.MergeSorted([collector], codeBits);
 
         public readonly int Limit => radius;
 

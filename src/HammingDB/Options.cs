@@ -37,6 +37,9 @@ public sealed record DatabaseOptions
 
     /// <summary>Rows of a segment scanned between two cancellation checks (tests make it small to cross block edges).</summary>
     internal int ScanChunkRows { get; init; } = 1 << 18;
+
+    /// <summary>Bytes of codes a batch scan runs all its queued queries over before moving on (tests make it small to cross tile edges).</summary>
+    internal int ScanTileBytes { get; init; } = 256 * 1024;
 }
 
 /// <summary>What a new collection holds.</summary>

@@ -33,7 +33,7 @@ public sealed class MihSearchTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"seed {seed}, {bits} bits");
         var random = new Random(seed);
         var layout = new CodeLayout(bits);
-        var options = new DatabaseOptions { SealRows = 900, MihMinRows = 64, BackgroundCompaction = false, ScanChunkRows = 37 };
+        var options = new DatabaseOptions { SealRows = 900, MihMinRows = 64, BackgroundCompaction = false, ScanChunkRows = 37, ScanTileBytes = 1024 };
         var model = new Dictionary<ulong, ulong[]>();
         ulong[][] pool = Enumerable.Range(0, 12).Select(_ => TestData.RandomCode(random, layout)).ToArray();
         ulong[] Near(ulong[] code, int flips)
@@ -117,6 +117,35 @@ public sealed class MihSearchTests(ITestOutputHelper output) : IDisposable
                 {
                     Assert.True(expected.SequenceEqual(items.Knn(query, k, plan)), $"{when}: kNN k={k}, plan {plan} differs from brute force");
                     compared++;
+                }
+            }
+        }
+        // Batches: each query's plan chosen on its own, the queries left to the scan scanned together
+        // in tiles (a few rows each here, so tiles end inside segments).
+        ReadOnlyMemory<ulong>[] batch = [.. queries.Select(q => new ReadOnlyMemory<ulong>(q))];
+        foreach (int threads in new[] { 1, 2 })
+        {
+            foreach (QueryPlan plan in Plans)
+            {
+                foreach (int r in radii.Distinct())
+                {
+                    IReadOnlyList<IReadOnlyList<SearchResult<ulong>>> found = items.RadiusBatch(batch, r, threads, plan);
+                    for (int q = 0; q < queries.Count; q++)
+                    {
+                        Assert.True(Brute(model, queries[q], d => d <= r, int.MaxValue).SequenceEqual(found[q]),
+                            $"{when}: radius batch r={r}, plan {plan}, {threads} threads, query {q} differs from brute force");
+                        compared++;
+                    }
+                }
+                foreach (int k in ks.Where(k => k > 0).Distinct())
+                {
+                    IReadOnlyList<IReadOnlyList<SearchResult<ulong>>> found = items.KnnBatch(batch, k, threads, plan);
+                    for (int q = 0; q < queries.Count; q++)
+                    {
+                        Assert.True(Brute(model, queries[q], _ => true, k).SequenceEqual(found[q]),
+                            $"{when}: kNN batch k={k}, plan {plan}, {threads} threads, query {q} differs from brute force");
+                        compared++;
+                    }
                 }
             }
         }
