@@ -64,32 +64,25 @@ internal static class QueryCommand
             where TKey : notnull
         {
             using QueryOutput<TKey> output = QueryOutput<TKey>.Create(settings.Output, stdout, keys);
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = settings.Threads };
-            var results = new IReadOnlyList<SearchResult<TKey>>[Math.Min(ChunkQueries, queries.Count)];
             output.Begin();
             for (int start = 0; start < queries.Count; start += ChunkQueries)
             {
-                int count = Math.Min(ChunkQueries, queries.Count - start);
-                if (settings.Threads == 1)
+                // A chunk is one batch: each query planned per segment, those left to the scan scanned together.
+                ReadOnlyMemory<ulong>[] chunk = [.. queries.Skip(start).Take(ChunkQueries).Select(q => new ReadOnlyMemory<ulong>(q))];
+                IReadOnlyList<IReadOnlyList<SearchResult<TKey>>> results;
+                try
                 {
-                    for (int i = 0; i < count; i++)
-                    {
-                        results[i] = Search(collection, queries[start + i]);
-                    }
+                    results = settings.K is { } k
+                        ? collection.KnnBatch(chunk, k, settings.Threads, settings.Plan)
+                        : collection.RadiusBatch(chunk, settings.Radius!.Value, settings.Threads, settings.Plan);
                 }
-                else
+                catch (AggregateException e) when (e.InnerExceptions.Count == 1)
                 {
-                    try
-                    {
-                        Parallel.For(0, count, parallel, i => results[i] = Search(collection, queries[start + i]));
-                    }
-                    catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-                    {
-                        // A storage error keeps its own exit code rather than becoming an internal error.
-                        ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-                    }
+                    // A storage error keeps its own exit code rather than becoming an internal error.
+                    ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+                    throw;
                 }
-                for (int i = 0; i < count; i++)
+                for (int i = 0; i < chunk.Length; i++)
                 {
                     output.Query(start + i, results[i]);
                 }
@@ -97,9 +90,5 @@ internal static class QueryCommand
             output.End();
             return true;
         }
-
-        private IReadOnlyList<SearchResult<TKey>> Search<TKey>(HammingCollection<TKey> collection, ulong[] query)
-            where TKey : notnull =>
-            settings.K is { } k ? collection.Knn(query, k, settings.Plan) : collection.Radius(query, settings.Radius!.Value, settings.Plan);
     }
 }
