@@ -48,7 +48,7 @@ internal sealed class SegmentHandle
     public string? MihError { get; private set; }
 
     /// <summary>Waits until the tables are checked (tests, and searches that force MIH).</summary>
-    public void WaitForTables() => _tablesChecked.Wait();
+    public void WaitForTables(CancellationToken cancellationToken = default) => _tablesChecked.Wait(cancellationToken);
 
     private void OpenTables()
     {
@@ -149,7 +149,7 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
     private Task _calibration = Task.CompletedTask;
 
     /// <summary>Waits for a running calibration (before the segments are closed).</summary>
-    public void WaitForCalibration() => Volatile.Read(ref _calibration).Wait();
+    public void WaitForCalibration(CancellationToken cancellationToken = default) => Volatile.Read(ref _calibration).Wait(cancellationToken);
 
     /// <summary>Fixes <see cref="Costs"/> to <paramref name="model"/>: no calibration replaces it.</summary>
     public void PinCosts(CostModel model)

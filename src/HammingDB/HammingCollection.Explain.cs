@@ -32,14 +32,24 @@ public sealed partial class HammingCollection<TKey>
         return new QueryExplanation("radius", null, radius, plan, _runtime.Costs.Source, trace.Segments, view.Memtable.Rows, results, Stopwatch.GetElapsedTime(started));
     }
 
-    /// <summary>Waits until every segment's MIH tables are checked and usable (tests).</summary>
-    internal void WaitForTables()
+    /// <summary>
+    /// Waits until the MIH tables of every segment there is now have been checked (usable, or found
+    /// damaged and left unused) and the planner's cost model has been calibrated on them. Searches
+    /// before that are exact too, but may scan segments whose tables are still being checked and
+    /// plan with the default costs; call this after open when the first queries should be planned
+    /// as later ones are.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public void WaitForTables(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         using ViewLease view = _runtime.Lease();
         foreach (SegmentView segment in view.Segments)
         {
-            segment.Handle.WaitForTables();
+            segment.Handle.WaitForTables(cancellationToken);
         }
+        _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
+        _runtime.WaitForCalibration(cancellationToken);
     }
 
     /// <summary>Plans with <paramref name="model"/> from now on, never calibrating (tests).</summary>

@@ -153,6 +153,37 @@ public sealed class MihSearchTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void After_reopen_WaitForTables_returns_once_the_tables_are_usable_and_the_costs_calibrated()
+    {
+        const int seed = 22;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        var options = new DatabaseOptions { SealRows = 20_000, MihMinRows = 1000, BackgroundCompaction = false };
+        using (HammingDatabase db = HammingDatabase.Open(_dir, options))
+        {
+            HammingCollection<ulong> items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+            var batch = items.NewBatch();
+            for (ulong key = 0; key < 20_000; key++)
+            {
+                batch.Upsert(key, TestData.RandomCode(random, layout));
+            }
+            items.Apply(batch);
+            db.Flush();
+        }
+        using (HammingDatabase db = HammingDatabase.Open(_dir, options))
+        {
+            HammingCollection<ulong> items = db.GetCollection<ulong>("items");
+            items.WaitForTables();
+            QueryExplanation explained = items.ExplainRadius(TestData.RandomCode(random, layout), 2);
+            output.WriteLine($"{explained.CostModel}; {explained.Segments[0].Plan}: {explained.Segments[0].Reason}");
+            Assert.StartsWith("measured", explained.CostModel, StringComparison.Ordinal);
+            Assert.Equal("mih", explained.Segments[0].Plan);
+            Assert.Throws<OperationCanceledException>(() => items.WaitForTables(new CancellationToken(canceled: true)));
+        }
+    }
+
+    [Fact]
     public void Explain_tells_the_plan_estimates_and_actual_reads_of_each_segment()
     {
         const int seed = 21;

@@ -32,7 +32,7 @@ internal static class ExplainCommand
             DefaultValueFactory = _ => "table",
         };
         output.AcceptOnlyFromAmong("table", "ndjson");
-        var command = new Command("explain", "Runs each query of FILE (or standard input) and shows how every segment was searched: plan, estimates, probes, candidates, rows scanned, time.")
+        var command = new Command("explain", "Runs each query of FILE (or standard input) and shows how every segment was searched: plan, estimates, probes, candidates, rows scanned, time. It first waits until the MIH tables are checked and the cost model calibrated.")
         {
             database, file, collection, format, k, radius, plan, output,
         };
@@ -60,6 +60,8 @@ internal static class ExplainCommand
         public bool Run<TKey>(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys)
             where TKey : notnull
         {
+            // Explain the plans of a database that has settled: tables checked, costs calibrated.
+            collection.WaitForTables();
             using var line = new JsonLine();
             for (int q = 0; q < queries.Count; q++)
             {
