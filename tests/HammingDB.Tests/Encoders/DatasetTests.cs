@@ -271,9 +271,9 @@ public sealed class DatasetTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(9000, baseLabels.Length);
         Assert.Equal(1000, queryLabels.Length);
         Assert.Equal((1000, 100), (truth.QueryCount, truth.K));
-        Assert.All(baseLabels.Concat(queryLabels), label => Assert.InRange(label, 0, 9));
-        Assert.All(baseRows.Values, v => Assert.InRange(v, 0f, 255f));
-        Assert.All(truth.Ids, id => Assert.InRange(id, 0, 8999));
+        Assert.True(baseLabels.Concat(queryLabels).All(label => label is >= 0 and <= 9));
+        Assert.True(baseRows.Values.All(v => v is >= 0 and <= 255));
+        Assert.True(truth.Ids.All(id => id is >= 0 and < 9000));
     }
 
     [Fact]
@@ -295,7 +295,7 @@ public sealed class DatasetTests(ITestOutputHelper output) : IDisposable
         FloatVectors rows = DatasetFiles.LoadVectors(DatasetTestFiles.Shared("statlog-dna-180bit/codes-01.hdbf.gz"));
         int[] labels = DatasetFiles.LoadLabels(DatasetTestFiles.Shared("statlog-dna-180bit/codes.labels.gz"));
         Assert.Equal((3186, 180), (rows.Count, rows.Dimension));
-        Assert.All(rows.Values, v => Assert.True(v is 0f or 1f));
+        Assert.True(rows.Values.All(v => v is 0f or 1f));
         Assert.Equal([767, 765, 1654], Enumerable.Range(0, 3).Select(c => labels.Count(l => l == c)));
     }
 
