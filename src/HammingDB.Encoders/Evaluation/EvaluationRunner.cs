@@ -108,11 +108,12 @@ public static class EvaluationRunner
         };
     }
 
+    // Optimized at once: the loop is timed, and tier-0 code would be what the clock measures.
+
     /// <summary>
     /// Re-ranks each query's first min(k * oversample, N) Hamming candidates by the float metric
     /// (ties by the smaller row) and scores the top k against the ground truth.
     /// </summary>
-    // Optimized at once: the loop is timed, and tier-0 code would be what the clock measures.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static RescoredRecall Rescore(EvaluationData data, GroundTruth truth, Neighbor[][] candidates, int oversample, EvaluationOptions options)
     {
