@@ -1,8 +1,24 @@
 namespace HammingDB.Index;
 
-/// <summary>A result of the engine's layers: an encoded key and its distance. Ordered by distance, then key bytes.</summary>
+/// <summary>
+/// A result of the engine's layers: an encoded key and its distance, and where its row is when the
+/// search that found it says so (rescoring reads the row's vector there, not through the key index).
+/// Ordered by distance, then key bytes.
+/// </summary>
 internal readonly record struct KeyedNeighbor(byte[] Key, int Distance) : IComparable<KeyedNeighbor>
 {
+    /// <summary><see cref="Source"/> of a memtable row.</summary>
+    public const int Memtable = -1;
+
+    /// <summary><see cref="Source"/> when the row is not known.</summary>
+    public const int Unknown = -2;
+
+    /// <summary>The index of the row's segment in the search's view, <see cref="Memtable"/>, or <see cref="Unknown"/>.</summary>
+    public int Source { get; init; } = Unknown;
+
+    /// <summary>The row in its segment or memtable (-1 when not known).</summary>
+    public int Row { get; init; } = -1;
+
     public int CompareTo(KeyedNeighbor other)
     {
         int byDistance = Distance.CompareTo(other.Distance);
@@ -43,9 +59,10 @@ internal sealed class KeyedTopK(int k, int maxDistance)
 
     public int Limit => _worstFirst.Count < k ? maxDistance : _worstFirst.Peek().Distance;
 
-    public void Offer(byte[] key, int distance)
+    public void Offer(byte[] key, int distance) => Offer(new KeyedNeighbor(key, distance));
+
+    public void Offer(KeyedNeighbor candidate)
     {
-        var candidate = new KeyedNeighbor(key, distance);
         if (_worstFirst.Count < k)
         {
             _worstFirst.Enqueue(candidate, candidate);

@@ -111,9 +111,12 @@ internal sealed class Memtable
     /// <summary>The live row of <paramref name="key"/> (writer thread only).</summary>
     public bool TryGetRow(byte[] key, out int row) => _live.TryGetValue(key, out row);
 
-    /// <summary>The live rows, sorted by key, ready to seal into a segment (writer thread only).</summary>
+    /// <summary>
+    /// The live rows, sorted by key, ready to seal into a segment (writer thread only); the segment stores
+    /// the vectors as <paramref name="vectorKind"/> (the memtable keeps float32).
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public SegmentContents ToSegmentContents(int mihMinRows)
+    public SegmentContents ToSegmentContents(int mihMinRows, VectorKind vectorKind = VectorKind.Float32)
     {
         // Runs once per seal, on up to SealRows rows: optimised at once rather than tier-0 code.
         var sortedKeys = new byte[_live.Count][];
@@ -141,7 +144,7 @@ internal sealed class Memtable
         }
         return new SegmentContents
         {
-            Codes = codes, KeyKind = KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = VectorDimension,
+            Codes = codes, KeyKind = KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = VectorDimension, VectorKind = vectorKind,
             MihTables = Mih.SegmentTables.Build(codes.Block, mihMinRows),
         };
     }

@@ -39,12 +39,17 @@ internal sealed class MemtableSnapshot
     public float[]? Vector(int row) => Memtable.VectorDimension == 0 ? null
         : _chunks[row / Memtable.ChunkRows].Vectors.AsSpan(row % Memtable.ChunkRows * Memtable.VectorDimension, Memtable.VectorDimension).ToArray();
 
-    /// <summary>The visible rows nearest <paramref name="query"/>, ordered by distance then key.</summary>
+    /// <summary>The vector of <paramref name="row"/> in place (float32, as written); empty without vectors.</summary>
+    public ReadOnlySpan<float> VectorSpan(int row) => Memtable.VectorDimension == 0 ? default
+        : _chunks[row / Memtable.ChunkRows].Vectors.AsSpan(row % Memtable.ChunkRows * Memtable.VectorDimension, Memtable.VectorDimension);
+
+    /// <summary>The visible rows nearest <paramref name="query"/>, ordered by distance then key, each with its row (<see cref="KeyedNeighbor.Row"/>).</summary>
     public List<KeyedNeighbor> Knn(ReadOnlySpan<ulong> query, int k, IsaLevel? isa = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var collector = new KeyedTopK(k, Memtable.Layout.CodeBits);
-        ScanChunks(query, isa, (row, distance) => collector.Offer(Key(row), distance), () => collector.Limit, cancellationToken);
+        ScanChunks(query, isa, (row, distance) => collector.Offer(new KeyedNeighbor(Key(row), distance) { Source = KeyedNeighbor.Memtable, Row = row }),
+            () => collector.Limit, cancellationToken);
         return collector.ToSortedList();
     }
 

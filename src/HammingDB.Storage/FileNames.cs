@@ -20,6 +20,8 @@ internal static class FileNames
     private const string SegmentSuffix = ".hdbs";
     private const string DeletionsPrefix = "del-";
     private const string DeletionsSuffix = ".hdbd";
+    private const string AttachmentPrefix = "att-";
+    private const string AttachmentSuffix = ".hdba";
     private const string TempSuffix = ".tmp";
 
     /// <summary>Segment file number <paramref name="number"/>: <c>seg-0000000001.hdbs</c>.</summary>
@@ -36,6 +38,24 @@ internal static class FileNames
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(version);
         return $"{DeletionsPrefix}{segment.ToString("D10", CultureInfo.InvariantCulture)}-{version.ToString("D6", CultureInfo.InvariantCulture)}{DeletionsSuffix}";
     }
+
+    /// <summary>Attachment file number <paramref name="number"/> (one version of one attachment): <c>att-0000000001.hdba</c>.</summary>
+    public static string Attachment(long number)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(number);
+        return $"{AttachmentPrefix}{number.ToString("D10", CultureInfo.InvariantCulture)}{AttachmentSuffix}";
+    }
+
+    /// <summary>The number of an attachment file's name, or false when it is not one.</summary>
+    public static bool TryParseAttachment(string name, out long number) => TryParseNumbered(name, AttachmentPrefix, AttachmentSuffix, out number);
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is a name HammingDB gives its data files (log, segment, deletion
+    /// bitmap, attachment, or a temporary one), so that a file of it the manifest does not name is ours to remove.
+    /// The lock file and the manifest are not counted.
+    /// </summary>
+    public static bool IsDataFile(string name) =>
+        IsTemp(name) || TryParseLog(name, out _) || TryParseSegment(name, out _) || TryParseDeletions(name, out _, out _) || TryParseAttachment(name, out _);
 
     /// <summary>The number of a segment file's name, or false when it is not one.</summary>
     public static bool TryParseSegment(string name, out long number) => TryParseNumbered(name, SegmentPrefix, SegmentSuffix, out number);

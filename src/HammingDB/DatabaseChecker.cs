@@ -2,6 +2,7 @@ using System.Text;
 using HammingDB.Kernels;
 using HammingDB.Keys;
 using HammingDB.Storage;
+using HammingDB.Storage.Attachments;
 using HammingDB.Storage.Keys;
 using HammingDB.Storage.Log;
 using HammingDB.Storage.Manifest;
@@ -152,6 +153,18 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
             {
                 Bad($"collection '{c.Name}' has vectors of dimension {c.VectorDimension}");
             }
+            var attachmentNames = new HashSet<string>(StringComparer.Ordinal);
+            foreach (AttachmentState a in c.Attachments)
+            {
+                if (AttachmentFile.NameProblem(a.Name) is { } problem || !attachmentNames.Add(a.Name))
+                {
+                    Bad($"attachment name '{a.Name}' of collection '{c.Name}' is not allowed or repeated");
+                }
+                if (a.FileNumber <= 0 || a.FileNumber >= manifest.NextFileNumber || a.FileNumber > uint.MaxValue || !files.Add(a.FileNumber))
+                {
+                    Bad($"attachment file number {a.FileNumber} of collection '{c.Name}' is impossible or used twice");
+                }
+            }
             foreach (SegmentState s in c.Segments)
             {
                 if (s.FileNumber <= 0 || s.FileNumber >= manifest.NextFileNumber || s.FileNumber > uint.MaxValue || !files.Add(s.FileNumber))
@@ -188,11 +201,19 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
                 }
             }
         }
+        foreach (CollectionState collection in manifest.Collections)
+        {
+            foreach (AttachmentState attachment in collection.Attachments)
+            {
+                CheckAttachment(collection, attachment, present);
+                live.Add(FileNames.Attachment(attachment.FileNumber));
+            }
+        }
         live.Add(FileNames.Log(manifest.LogNumber));
         CheckLog(PathOf(FileNames.Log(manifest.LogNumber)), present, manifest.LogNumber, newest: true, manifest.Collections.ToDictionary(c => c.Id));
         foreach (string name in names.Where(n => !live.Contains(n)))
         {
-            bool ours = FileNames.IsTemp(name) || FileNames.TryParseLog(name, out _) || FileNames.TryParseSegment(name, out _) || FileNames.TryParseDeletions(name, out _, out _);
+            bool ours = FileNames.IsDataFile(name);
             Notice(PathOf(name), -1, ours
                 ? "not named by the manifest: left by an interrupted step or a crash (the next open removes it)"
                 : "not a HammingDB file (the database leaves it alone)");
@@ -223,8 +244,26 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
                 Damage(path, 28, $"payloads {reader.HasPayloads} and vectors of dimension {reader.VectorDimension}; collection '{collection.Name}' has payloads {collection.HasPayloads} and dimension {collection.VectorDimension}");
             }
         }
+        if (reader is not null && collection.VectorDimension > 0 && reader.VectorKind != collection.VectorKind)
+        {
+            Damage(path, 28, $"stores {reader.VectorKind} vectors; collection '{collection.Name}' stores {collection.VectorKind}");
+        }
         DeletionBitmap? deleted = CheckBitmap(collection, state, reader, present);
         return new CheckedSegment(collection, state, path, reader, deleted);
+    }
+
+    // An attachment the manifest names: present, whole (header, checksums, length), and the attachment the manifest says it is.
+    private void CheckAttachment(CollectionState collection, AttachmentState attachment, HashSet<string> present)
+    {
+        string name = FileNames.Attachment(attachment.FileNumber);
+        string path = PathOf(name);
+        if (!present.Contains(name))
+        {
+            Damage(path, -1, $"missing: the manifest names it as attachment '{attachment.Name}' of collection '{collection.Name}'");
+            return;
+        }
+        _files++;
+        Guard(path, () => AttachmentFile.Read(fs, directory, attachment.FileNumber, collection.Id, attachment.Name));
     }
 
     // Opens and verifies a segment on its own (every checksum of codes, vectors and MIH tables, each MiB reported on its own;
@@ -379,6 +418,21 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
             {
                 _files++;
                 Guard(PathOf(name), () => DeletionBitmap.Read(fs, directory, segment, version, reader.Rows));
+            }
+        }
+        foreach (string name in names)
+        {
+            if (FileNames.TryParseAttachment(name, out _))
+            {
+                _files++;
+                string path = PathOf(name);
+                Guard<object>(path, () =>
+                {
+                    using IStorageFile file = fs.Open(path, writable: false);
+                    var bytes = new byte[Math.Min(file.Length, AttachmentFile.HeaderBytes + AttachmentFile.MaxNameLength + AttachmentFile.MaxContentBytes + 4L)];
+                    file.Read(0, bytes);
+                    return AttachmentFile.Decode(bytes, path).Name;
+                });
             }
         }
         var logs = names.Select(n => FileNames.TryParseLog(n, out long number) ? number : 0).Where(n => n > 0).Order().ToList();

@@ -85,7 +85,7 @@ public sealed partial class HammingCollection<TKey>
             if (segment.IsLive(row))
             {
                 yield return new StoredRow<TKey>(KeyCodecFor<TKey>.Decode(key), reader.Codes[row].ToArray(), payload,
-                    reader.VectorDimension > 0 ? reader.GetVector(row).ToArray() : null);
+                    reader.VectorDimension > 0 ? reader.GetVector(row) : null);
             }
             row++;
         }

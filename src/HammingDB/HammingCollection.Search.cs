@@ -130,28 +130,34 @@ public sealed partial class HammingCollection<TKey>
         return threads == 0 ? Environment.ProcessorCount : threads;
     }
 
+    private List<SearchResult<TKey>> KnnCore(ViewLease view, ReadOnlySpan<ulong> query, int k, QueryPlan plan, QueryTrace? trace, CancellationToken cancellationToken) =>
+        KnnLocated(view, query, k, plan, trace, cancellationToken).Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
+
+    // The k nearest as encoded keys, nearest first, ties by key, each with where its row is in the view
+    // (KeyedNeighbor.Source: the segment's index or the memtable; Row), for rescoring to read its vector.
     // The memtable first (it is small and gives an early k-th distance), then each segment with that
     // distance as an inclusive bound: a row tied with the current k-th may still win on its key.
-    private List<SearchResult<TKey>> KnnCore(ViewLease view, ReadOnlySpan<ulong> query, int k, QueryPlan plan, QueryTrace? trace, CancellationToken cancellationToken)
+    private List<KeyedNeighbor> KnnLocated(ViewLease view, ReadOnlySpan<ulong> query, int k, QueryPlan plan, QueryTrace? trace, CancellationToken cancellationToken)
     {
         var best = new KeyedTopK(k, Layout.CodeBits);
         foreach (KeyedNeighbor neighbor in view.Memtable.Knn(query, k, _database.Options.Isa, cancellationToken))
         {
-            best.Offer(neighbor.Key, neighbor.Distance);
+            best.Offer(neighbor);
         }
         _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
         CostModel costs = _runtime.Costs;
-        foreach (SegmentView segment in view.Segments)
+        for (int s = 0; s < view.Segments.Length; s++)
         {
             // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
+            SegmentView segment = view.Segments[s];
             Neighbor[] found = KnnSegment(segment, query, k, best.Limit, plan, costs, trace, cancellationToken);
             byte[][] keys = segment.Reader.GetKeys(found.Select(f => (int)f.Id).ToList());
             for (int i = 0; i < found.Length; i++)
             {
-                best.Offer(keys[i], found[i].Distance);
+                best.Offer(new KeyedNeighbor(keys[i], found[i].Distance) { Source = s, Row = (int)found[i].Id });
             }
         }
-        return best.ToSortedList().Select(n => new SearchResult<TKey>(KeyCodecFor<TKey>.Decode(n.Key), n.Distance)).ToList();
+        return best.ToSortedList();
     }
 
     // One segment's k nearest live rows within the bound, ordered by (distance, row): by MIH while the

@@ -31,6 +31,12 @@ public sealed partial class HammingCollection<TKey>
     /// <summary>The layout of its codes.</summary>
     public CodeLayout Layout => _runtime.Shape.Layout;
 
+    /// <summary>The dimension of the float vector every row carries, or 0 for none.</summary>
+    public int VectorDimension => _runtime.Definition.VectorDimension;
+
+    /// <summary>How sealed segments store the vectors (rows not yet sealed are read as written).</summary>
+    public VectorStorage VectorStorage => (VectorStorage)_runtime.Definition.VectorKind;
+
     /// <summary>Rows with a live key now.</summary>
     public long Count
     {
@@ -104,7 +110,7 @@ public sealed partial class HammingCollection<TKey>
             {
                 var reader = _runtime.Segments[index].Reader;
                 row = new StoredRow<TKey>(key, reader.Codes[sealedRow].ToArray(), reader.HasPayloads ? reader.GetPayload(sealedRow) : null,
-                    reader.VectorDimension > 0 ? reader.GetVector(sealedRow).ToArray() : null);
+                    reader.VectorDimension > 0 ? reader.GetVector(sealedRow) : null);
                 return true;
             }
         }

@@ -170,7 +170,13 @@ public sealed partial class HammingDatabase
         var codes = new PackedCodes(collection.Shape.Layout, total);
         var keys = new List<byte[]>(total);
         var payloads = definition.HasPayloads ? new List<byte[]>(total) : null;
-        var vectors = new float[(long)total * definition.VectorDimension];
+        // Vectors are carried through as the collection stores them: int8 rows are copied as stored (never quantized twice).
+        int dimension = definition.VectorDimension;
+        bool int8 = dimension > 0 && definition.VectorKind == VectorKind.Int8;
+        int int8Stride = Int8Vectors.RowBytes(dimension);
+        float[] vectors = int8 ? [] : new float[(long)total * dimension];
+        byte[]? int8Rows = int8 ? new byte[(long)total * int8Stride] : null;
+        float[] scratch = int8 ? new float[dimension] : [];
         var newRows = inputs.Select(s => Enumerable.Repeat(-1, s.Reader.Rows).ToArray()).ToArray();
         var cursors = inputs.Select(s => s.Reader.AllKeys().GetEnumerator()).ToArray();
         var rows = new int[inputs.Count];
@@ -199,9 +205,23 @@ public sealed partial class HammingDatabase
             codes.Add(reader.Codes[row]);
             keys.Add(key);
             payloads?.Add(reader.GetPayload(row));
-            if (definition.VectorDimension > 0)
+            int at = keys.Count - 1;
+            if (int8Rows is not null)
             {
-                reader.GetVector(row).CopyTo(vectors.AsSpan((keys.Count - 1) * definition.VectorDimension));
+                Span<byte> target = int8Rows.AsSpan(at * int8Stride, int8Stride);
+                if (reader.VectorKind == VectorKind.Int8)
+                {
+                    reader.Int8Row(row).CopyTo(target);
+                }
+                else
+                {
+                    reader.ReadVector(row, scratch);
+                    Int8Vectors.Quantize(scratch, target);
+                }
+            }
+            else if (dimension > 0)
+            {
+                reader.ReadVector(row, vectors.AsSpan(at * dimension, dimension));
             }
             Advance(input);
         }
@@ -211,7 +231,8 @@ public sealed partial class HammingDatabase
         }
         var contents = new SegmentContents
         {
-            Codes = codes, KeyKind = definition.KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = definition.VectorDimension,
+            Codes = codes, KeyKind = definition.KeyKind, Keys = keys, Payloads = payloads, Vectors = vectors, VectorDimension = dimension,
+            VectorKind = int8 ? VectorKind.Int8 : VectorKind.Float32, Int8Rows = int8Rows,
             MihTables = SegmentTables.Build(codes.Block, Options.MihMinRows),
         };
         return (contents, newRows);

@@ -251,7 +251,7 @@ public sealed partial class HammingDatabase
             }
             if (collection.Memtable.LiveRows > 0)
             {
-                SegmentContents contents = collection.Memtable.ToSegmentContents(Options.MihMinRows);
+                SegmentContents contents = collection.Memtable.ToSegmentContents(Options.MihMinRows, definition.VectorKind);
                 long fileNumber = next++;
                 SegmentWriter.Write(_fs, _directory, FileNames.Segment(fileNumber), contents);
                 newSegments[definition.Id] = (fileNumber, contents);

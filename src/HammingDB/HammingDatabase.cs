@@ -76,7 +76,10 @@ public sealed partial class HammingDatabase : IDisposable
         {
             lock (_writeGate)
             {
-                return _manifest.Collections.Select(c => new CollectionInfo(c.Name, c.CodeBits, KeyTypeOf(c.KeyKind), c.HasPayloads, c.VectorDimension)).ToList();
+                return _manifest.Collections.Select(c => new CollectionInfo(c.Name, c.CodeBits, KeyTypeOf(c.KeyKind), c.HasPayloads, c.VectorDimension)
+                {
+                    VectorStorage = (VectorStorage)c.VectorKind,
+                }).ToList();
             }
         }
     }
@@ -141,7 +144,7 @@ public sealed partial class HammingDatabase : IDisposable
     private static void RefuseFilesWithoutManifest(IFileSystem fs, string directory)
     {
         List<string> data = fs.ListFiles(directory)
-            .Where(name => FileNames.TryParseSegment(name, out _) || FileNames.TryParseDeletions(name, out _, out _)
+            .Where(name => FileNames.TryParseSegment(name, out _) || FileNames.TryParseDeletions(name, out _, out _) || FileNames.TryParseAttachment(name, out _)
                 || (FileNames.TryParseLog(name, out long number) && (number != 1 || HoldsRecords(fs, System.IO.Path.Combine(directory, name)))))
             .Order(StringComparer.Ordinal).ToList();
         if (data.Count > 0)
@@ -321,9 +324,13 @@ public sealed partial class HammingDatabase : IDisposable
                 live.Add(FileNames.Deletions(segment.FileNumber, segment.DeletionVersion));
             }
         }
+        foreach (AttachmentState attachment in _manifest.Collections.SelectMany(c => c.Attachments))
+        {
+            live.Add(FileNames.Attachment(attachment.FileNumber));
+        }
         foreach (string name in _fs.ListFiles(_directory))
         {
-            bool ours = FileNames.IsTemp(name) || FileNames.TryParseLog(name, out _) || FileNames.TryParseSegment(name, out _) || FileNames.TryParseDeletions(name, out _, out _);
+            bool ours = FileNames.IsDataFile(name);
             if (ours && !live.Contains(name))
             {
                 _fs.Delete(System.IO.Path.Combine(_directory, name));
@@ -345,6 +352,10 @@ public sealed partial class HammingDatabase : IDisposable
         _ = new Kernels.CodeLayout(options.CodeBits);
         ArgumentOutOfRangeException.ThrowIfNegative(options.VectorDimension, nameof(options));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.VectorDimension, 1 << 16, nameof(options));
+        if (!Enum.IsDefined(options.VectorStorage))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.VectorStorage, "The vector storage is unknown.");
+        }
         lock (_writeGate)
         {
             ThrowIfUnusable();
@@ -353,7 +364,10 @@ public sealed partial class HammingDatabase : IDisposable
                 throw new ArgumentException($"A collection named '{name}' exists already.", nameof(name));
             }
             uint id = _manifest.Collections.Count == 0 ? 1 : _manifest.Collections.Max(c => c.Id) + 1;
-            var definition = new CollectionState(id, name, options.CodeBits, KeyCodecFor<TKey>.Kind, options.Payloads, options.VectorDimension, []);
+            var definition = new CollectionState(id, name, options.CodeBits, KeyCodecFor<TKey>.Kind, options.Payloads, options.VectorDimension, [])
+            {
+                VectorKind = options.VectorStorage == VectorStorage.Int8 ? VectorKind.Int8 : VectorKind.Float32,
+            };
             var next = _manifest with { Version = _manifest.Version + 1, Collections = [.. _manifest.Collections, definition] };
             ManifestStore.Write(_fs, _directory, next);
             _manifest = next;

@@ -53,7 +53,47 @@ public sealed record CollectionOptions
 
     /// <summary>The dimension of the float vector every row carries, or 0 for none.</summary>
     public int VectorDimension { get; init; }
+
+    /// <summary>
+    /// How sealed segments store the vectors (default <see cref="HammingDB.VectorStorage.Float32"/>). Fixed when the
+    /// collection is created; the write-ahead log and the memtable always keep float32.
+    /// </summary>
+    public VectorStorage VectorStorage { get; init; } = VectorStorage.Float32;
 }
+
+/// <summary>How a collection's sealed segments store its rows' float vectors.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The members name the stored number formats, which is what they mean.")]
+public enum VectorStorage
+{
+    /// <summary>4 bytes per value, exactly as written.</summary>
+    Float32 = 0,
+
+    /// <summary>
+    /// Symmetric scalar quantization, 1 byte per value plus a 4-byte scale per vector: scale = max |x_i| / 127,
+    /// q_i = round(x_i / scale); reads return q_i * scale, within scale / 2 of x_i. Rows not yet sealed (the memtable)
+    /// are read as written.
+    /// </summary>
+    Int8 = 1,
+}
+
+/// <summary>How rescoring compares a query vector with stored vectors; in all three, smaller is nearer.</summary>
+public enum VectorMetric
+{
+    /// <summary>Squared Euclidean distance: sum of (q_i - x_i)^2.</summary>
+    L2 = 0,
+
+    /// <summary>1 - cos(q, x) = 1 - q.x / (|q| |x|), from 0 (same direction) to 2; 1 when either vector is all zeros.</summary>
+    Cosine = 1,
+
+    /// <summary>The negated dot product, -q.x (so the largest inner product is nearest).</summary>
+    Dot = 2,
+}
+
+/// <summary>A rescored search result: a key, its code's Hamming distance to the query code, and its vector's distance to the query vector.</summary>
+/// <param name="Key">The row's key.</param>
+/// <param name="HammingDistance">The Hamming distance of its code to the query code.</param>
+/// <param name="VectorDistance">The distance of its stored vector to the query vector by the search's <see cref="VectorMetric"/> (computed in double).</param>
+public readonly record struct RescoredResult<TKey>(TKey Key, int HammingDistance, double VectorDistance);
 
 /// <summary>A search result: a key and its Hamming distance to the query.</summary>
 public readonly record struct SearchResult<TKey>(TKey Key, int Distance);
@@ -62,7 +102,11 @@ public readonly record struct SearchResult<TKey>(TKey Key, int Distance);
 public sealed record StoredRow<TKey>(TKey Key, ulong[] Code, byte[]? Payload, float[]? Vector);
 
 /// <summary>What a collection is: its name, code width, key type, and what each row carries.</summary>
-public sealed record CollectionInfo(string Name, int CodeBits, Type KeyType, bool Payloads, int VectorDimension);
+public sealed record CollectionInfo(string Name, int CodeBits, Type KeyType, bool Payloads, int VectorDimension)
+{
+    /// <summary>How its sealed segments store the vectors.</summary>
+    public VectorStorage VectorStorage { get; init; } = VectorStorage.Float32;
+}
 
 /// <summary>
 /// A collection's size at one moment. <see cref="DeletedRows"/> counts rows deleted or superseded that

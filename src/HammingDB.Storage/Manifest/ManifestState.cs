@@ -12,9 +12,19 @@ namespace HammingDB.Storage.Manifest;
 /// <param name="Collections">The collections, in creation order.</param>
 internal sealed record ManifestState(long Version, long NextFileNumber, long LogNumber, IReadOnlyList<CollectionState> Collections);
 
-/// <summary>One collection and its sealed segments.</summary>
+/// <summary>One collection, its sealed segments and its attachments.</summary>
 internal sealed record CollectionState(
-    uint Id, string Name, int CodeBits, KeyKind KeyKind, bool HasPayloads, int VectorDimension, IReadOnlyList<SegmentState> Segments);
+    uint Id, string Name, int CodeBits, KeyKind KeyKind, bool HasPayloads, int VectorDimension, IReadOnlyList<SegmentState> Segments)
+{
+    /// <summary>How sealed segments store the vectors (manifest version 2; float32 in version 1).</summary>
+    public VectorKind VectorKind { get; init; } = VectorKind.Float32;
+
+    /// <summary>The named attachments, each the file number of its live version (manifest version 2; none in version 1).</summary>
+    public IReadOnlyList<AttachmentState> Attachments { get; init; } = [];
+}
+
+/// <summary>One attachment of a collection: its name and the file holding its live version.</summary>
+internal sealed record AttachmentState(string Name, long FileNumber);
 
 /// <summary>One sealed segment: its file number, rows, and the live version of its deletion bitmap (0: none).</summary>
 internal sealed record SegmentState(long FileNumber, int Rows, long DeletionVersion, int DeletedRows);

@@ -5,12 +5,12 @@ using HammingDB.Storage.Segments;
 namespace HammingDB.Storage.Manifest;
 
 /// <summary>
-/// Reads and switches the manifest (format version 1, little-endian), replaced whole and
-/// atomically by every change (<see cref="DurableFile.Replace"/>). Rationale: docs/format/manifest.md.
+/// Reads and switches the manifest (format version 2, little-endian; version 1 is still read), replaced
+/// whole and atomically by every change (<see cref="DurableFile.Replace"/>). Rationale: docs/format/manifest.md.
 /// <code>
 /// header, 32 bytes:
 ///   0..7    magic "HDBMANIF"
-///   8..11   u32 format version (1)
+///   8..11   u32 format version (2; 1 is read too)
 ///   12..15  u32 reserved (0)
 ///   16..23  u64 body bytes
 ///   24..27  u32 reserved (0)
@@ -18,15 +18,21 @@ namespace HammingDB.Storage.Manifest;
 /// body:
 ///   u64 manifest version, u64 next file number, u64 log number, u32 collection count; per collection:
 ///     u32 id, u16 name bytes + UTF-8 name, u32 code bits, u32 key kind, u32 flags (1: payloads),
-///     u32 vector dimension, u32 segment count; per segment:
-///       u64 file number, u32 rows, u64 deletion version (0: none), u32 deleted rows
+///     u32 vector dimension, (version 2) u32 vector storage (0 float32, 1 int8), u32 segment count; per segment:
+///       u64 file number, u32 rows, u64 deletion version (0: none), u32 deleted rows;
+///     (version 2) u32 attachment count; per attachment:
+///       u16 name bytes + name (ASCII, 1..64 of a-z 0-9 . _ -), u64 file number (att-NNNNNNNNNN.hdba)
+///   Version 1 has neither version-2 field: its collections store float32 vectors and have no attachments.
 /// u32 CRC-32C of the body
 /// </code>
 /// </summary>
 internal static class ManifestStore
 {
     public const int HeaderBytes = 32;
-    public const uint Version = 1;
+    public const uint Version = 2;
+
+    /// <summary>The oldest version this build reads: version 1, without vector storage and attachments.</summary>
+    public const uint OldestVersion = 1;
 
     private static ReadOnlySpan<byte> Magic => "HDBMANIF"u8;
 
@@ -90,6 +96,7 @@ internal static class ManifestStore
             U32((uint)c.KeyKind);
             U32(c.HasPayloads ? 1u : 0u);
             U32((uint)c.VectorDimension);
+            U32((uint)c.VectorKind);
             U32((uint)c.Segments.Count);
             foreach (SegmentState s in c.Segments)
             {
@@ -97,6 +104,15 @@ internal static class ManifestStore
                 U32((uint)s.Rows);
                 U64(s.DeletionVersion);
                 U32((uint)s.DeletedRows);
+            }
+            U32((uint)c.Attachments.Count);
+            foreach (AttachmentState a in c.Attachments)
+            {
+                byte[] attachment = Encoding.ASCII.GetBytes(a.Name);
+                body.Add((byte)attachment.Length);
+                body.Add((byte)(attachment.Length >> 8));
+                body.AddRange(attachment);
+                U64(a.FileNumber);
             }
         }
         var bytes = new byte[HeaderBytes + body.Count + 4];
@@ -114,7 +130,7 @@ internal static class ManifestStore
         {
             throw new CorruptionException(path, bytes.Length, $"{bytes.Length} bytes cannot hold a manifest");
         }
-        FileHeader.Check(bytes, HeaderBytes, Magic, Version, "manifest", path);
+        uint version = FileHeader.Check(bytes, HeaderBytes, Magic, OldestVersion, Version, "manifest", path);
         ulong bodyBytes = BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]);
         if (bodyBytes != (ulong)(bytes.Length - HeaderBytes - 4))
         {
@@ -139,13 +155,32 @@ internal static class ManifestStore
             var kind = (KeyKind)reader.U32();
             bool payloads = reader.U32() != 0;
             int dimension = (int)reader.U32();
+            var vectorKind = VectorKind.Float32;
+            if (version >= 2)
+            {
+                uint storage = reader.U32();
+                if (!Enum.IsDefined((VectorKind)storage))
+                {
+                    throw new CorruptionException(path, HeaderBytes + reader.Position - 4, $"vector storage {storage} of collection '{name}' is unknown");
+                }
+                vectorKind = (VectorKind)storage;
+            }
             uint segmentCount = reader.U32();
             var segments = new List<SegmentState>();
             for (uint j = 0; j < segmentCount; j++)
             {
                 segments.Add(new SegmentState(reader.U64(), (int)reader.U32(), reader.U64(), (int)reader.U32()));
             }
-            collections.Add(new CollectionState(id, name, bits, kind, payloads, dimension, segments));
+            var attachments = new List<AttachmentState>();
+            if (version >= 2)
+            {
+                uint attachmentCount = reader.U32();
+                for (uint j = 0; j < attachmentCount; j++)
+                {
+                    attachments.Add(new AttachmentState(reader.Name(), reader.U64()));
+                }
+            }
+            collections.Add(new CollectionState(id, name, bits, kind, payloads, dimension, segments) { VectorKind = vectorKind, Attachments = attachments });
         }
         reader.End();
         return new ManifestState(manifestVersion, nextFile, log, collections);
@@ -156,6 +191,8 @@ internal static class ManifestStore
     {
         private readonly ReadOnlySpan<byte> _body = body;
         private int _at;
+
+        public readonly int Position => _at;
 
         public uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
 

@@ -16,6 +16,16 @@ internal enum KeyKind : uint
     Guid = 3,
 }
 
+/// <summary>How a segment stores its rows' vectors.</summary>
+internal enum VectorKind : uint
+{
+    /// <summary>dimension x float32 per row.</summary>
+    Float32 = 0,
+
+    /// <summary>Scalar-quantized: a float32 scale and dimension x int8 per row (<see cref="Int8Vectors"/>).</summary>
+    Int8 = 1,
+}
+
 /// <summary>
 /// The segment file format, version 2 (little-endian); version 1 is still read (it has no MIH
 /// section and no table count in the metadata). A segment is immutable: written once under a
@@ -27,12 +37,13 @@ internal enum KeyKind : uint
 ///   12..15  u32 code bits
 ///   16..23  u64 rows
 ///   24..27  u32 key kind (1 u64, 2 string, 3 guid)
-///   28..31  u32 flags (1: payloads, 2: vectors)
+///   28..31  u32 flags (1: payloads, 2: vectors, 4: vectors stored as int8; 4 only with 2)
 ///   32..35  u32 vector dimension (0 without vectors)
 ///   36..59  reserved (0)
 ///   60..63  u32 CRC-32C of bytes 0..59
 /// codes, at 64: rows x ceil(bits/64) u64 words (the kernels' layout, CodeLayout), raw; zero padding to a multiple of 64
 /// vectors (flag 2): rows x dimension float32, raw; zero padding to a multiple of 64
+///   (flags 2 + 4: rows x (f32 scale, then dimension x i8), each row 4 + dimension bytes with no gap; see Int8Vectors)
 /// MIH section (version 2, when the metadata's table count is not 0): for each table in order, each
 ///   array starting where the one before it ends, each followed by zero padding to a multiple of 64:
 ///   offsets  (2^directBits + 1) x i32: bucket v holds postings offsets[v] .. offsets[v + 1] - 1
@@ -72,6 +83,9 @@ internal static class SegmentFormat
     public const uint OldestVersion = 1;
     public const uint FlagPayloads = 1;
     public const uint FlagVectors = 2;
+
+    /// <summary>With <see cref="FlagVectors"/>: the vectors are int8 with a scale per row (<see cref="Int8Vectors"/>).</summary>
+    public const uint FlagInt8Vectors = 4;
     public const int MaxStringKeyBytes = ushort.MaxValue;
 
     public static ReadOnlySpan<byte> Magic => "HDBSEGMT"u8;
@@ -112,6 +126,10 @@ internal static class SegmentFormat
         KeyKind.Guid => 16,
         _ => 0,
     };
+
+    /// <summary>The bytes of the vector section (before its padding) of <paramref name="rows"/> rows.</summary>
+    public static long VectorBytes(long rows, int dimension, VectorKind kind) =>
+        dimension == 0 ? 0 : rows * (kind == VectorKind.Int8 ? Int8Vectors.RowBytes(dimension) : (long)dimension * sizeof(float));
 
     public static long Align64(long offset) => (offset + 63) & ~63L;
 

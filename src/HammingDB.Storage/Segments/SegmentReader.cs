@@ -34,7 +34,7 @@ internal sealed unsafe class SegmentReader : IDisposable
     private int _lastKeyLookupBlock = -1;
 
     private SegmentReader(IStorageFile file, MappedRegion region, CodeLayout layout, int rows, KeyKind keyKind,
-        int vectorDimension, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums,
+        int vectorDimension, VectorKind vectorKind, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums,
         long mihOffset, long mihEnd, MihEntry[] mihEntries, byte[] mihChecksums)
     {
         _file = file;
@@ -43,6 +43,7 @@ internal sealed unsafe class SegmentReader : IDisposable
         Rows = rows;
         KeyKind = keyKind;
         VectorDimension = vectorDimension;
+        VectorKind = vectorKind;
         _vectorsOffset = vectorsOffset;
         _keyBlocks = keyBlocks;
         _payloadBlocks = payloadBlocks;
@@ -79,6 +80,12 @@ internal sealed unsafe class SegmentReader : IDisposable
     public bool HasPayloads => _payloadBlocks is not null;
 
     public int VectorDimension { get; }
+
+    /// <summary>How the vectors are stored: float32, or int8 with a scale per row (flag 4).</summary>
+    public VectorKind VectorKind { get; }
+
+    // The bytes of the vector section before its padding.
+    private long VectorSectionBytes => SegmentFormat.VectorBytes(Rows, VectorDimension, VectorKind);
 
     /// <summary>The file's size in bytes.</summary>
     public long FileBytes => _region.Length;
@@ -152,8 +159,10 @@ internal sealed unsafe class SegmentReader : IDisposable
         uint dimension = BinaryPrimitives.ReadUInt32LittleEndian(header[32..]);
         Require(path, 12, bits >= CodeLayout.MinCodeBits && bits <= CodeLayout.MaxCodeBits && bits % 8 == 0, $"{bits} is not a code width");
         Require(path, 24, Enum.IsDefined(keyKind), $"key kind {(uint)keyKind} is unknown");
-        Require(path, 28, (flags & ~(SegmentFormat.FlagPayloads | SegmentFormat.FlagVectors)) == 0
-            && ((flags & SegmentFormat.FlagVectors) != 0) == (dimension > 0) && dimension <= 1 << 16, $"flags {flags} with dimension {dimension} are impossible");
+        Require(path, 28, (flags & ~(SegmentFormat.FlagPayloads | SegmentFormat.FlagVectors | SegmentFormat.FlagInt8Vectors)) == 0
+            && ((flags & SegmentFormat.FlagVectors) != 0) == (dimension > 0) && dimension <= 1 << 16
+            && ((flags & SegmentFormat.FlagInt8Vectors) == 0 || (flags & SegmentFormat.FlagVectors) != 0), $"flags {flags} with dimension {dimension} are impossible");
+        VectorKind vectorKind = (flags & SegmentFormat.FlagInt8Vectors) != 0 ? VectorKind.Int8 : VectorKind.Float32;
         var layout = new CodeLayout((int)bits);
         Require(path, 16, rowCount <= (ulong)(length / layout.StrideBytes) && rowCount <= int.MaxValue, $"{rowCount} rows cannot fit in {length} bytes");
         int rows = (int)rowCount;
@@ -163,7 +172,7 @@ internal sealed unsafe class SegmentReader : IDisposable
         long metadataOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(footer[16..]);
         uint metadataBytes = BinaryPrimitives.ReadUInt32LittleEndian(footer[24..]);
         long codesEnd = codesOffset + (long)rows * layout.StrideBytes;
-        long vectorBytes = (long)rows * dimension * sizeof(float);
+        long vectorBytes = SegmentFormat.VectorBytes(rows, (int)dimension, vectorKind);
         Require(path, footerOffset, codesOffset == SegmentFormat.HeaderBytes, "the codes do not start at 64");
         Require(path, footerOffset + 8, dimension == 0 ? vectorsOffset == 0 : vectorsOffset == SegmentFormat.Align64(codesEnd), "the vectors are not where the codes end");
         Require(path, footerOffset + 16, metadataOffset >= SegmentFormat.Align64(dimension == 0 ? codesEnd : vectorsOffset + vectorBytes)
@@ -203,7 +212,7 @@ internal sealed unsafe class SegmentReader : IDisposable
         Require(path, metadataOffset, (payloadBlocks ?? keyBlocks)[^1] == metadataOffset, "the blocks do not end where the metadata starts");
         ReadOnlySpan<byte> vectorChecksums = metadata.Slice(at, 4 * vectorChunks);
 
-        var reader = new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorsOffset, keyBlocks, payloadBlocks,
+        var reader = new SegmentReader(file, region, layout, rows, keyKind, (int)dimension, vectorKind, vectorsOffset, keyBlocks, payloadBlocks,
             codeChecksums.ToArray(), vectorChecksums.ToArray(), dataEnd, mihEnd, mihEntries, mihChecksums);
         if (verifyCodes)
         {
@@ -427,15 +436,49 @@ internal sealed unsafe class SegmentReader : IDisposable
         return payloads;
     }
 
-    /// <summary>The stored vector of <paramref name="row"/>.</summary>
-    public ReadOnlySpan<float> GetVector(int row)
+    /// <summary>The stored vector of <paramref name="row"/> as floats (dequantized when stored as int8), in a new array.</summary>
+    public float[] GetVector(int row)
+    {
+        var vector = new float[VectorDimension];
+        ReadVector(row, vector);
+        return vector;
+    }
+
+    /// <summary>
+    /// Copies the stored vector of <paramref name="row"/> into <paramref name="destination"/> (<see cref="VectorDimension"/>
+    /// floats): float32 as stored, int8 dequantized (<see cref="Int8Vectors.Dequantize"/>). Reads the mapping in place.
+    /// </summary>
+    public void ReadVector(int row, Span<float> destination)
     {
         if (VectorDimension == 0)
         {
             throw new InvalidOperationException("This segment has no vectors.");
         }
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
-        return MemoryMarshal.Cast<byte, float>(_region.Span(_vectorsOffset + (long)row * VectorDimension * sizeof(float), VectorDimension * sizeof(float)));
+        if (destination.Length != VectorDimension)
+        {
+            throw new ArgumentException($"A vector of this segment has {VectorDimension} values; the destination holds {destination.Length}.", nameof(destination));
+        }
+        if (VectorKind == VectorKind.Int8)
+        {
+            Int8Vectors.Dequantize(Int8Row(row), destination);
+        }
+        else
+        {
+            MemoryMarshal.Cast<byte, float>(_region.Span(_vectorsOffset + (long)row * VectorDimension * sizeof(float), VectorDimension * sizeof(float))).CopyTo(destination);
+        }
+    }
+
+    /// <summary>The stored bytes of <paramref name="row"/>'s int8 vector (scale, then the values), in place in the mapping.</summary>
+    public ReadOnlySpan<byte> Int8Row(int row)
+    {
+        if (VectorDimension == 0 || VectorKind != VectorKind.Int8)
+        {
+            throw new InvalidOperationException("This segment has no int8 vectors.");
+        }
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        int stride = Int8Vectors.RowBytes(VectorDimension);
+        return _region.Span(_vectorsOffset + (long)row * stride, stride);
     }
 
     /// <summary>Checks every block of keys and payloads (the codes were checked at open); throws at the first damage.</summary>
@@ -459,7 +502,7 @@ internal sealed unsafe class SegmentReader : IDisposable
             VerifyZeros(codesEnd, SegmentFormat.Align64(codesEnd), "the padding after the codes", report);
             if (VectorDimension > 0)
             {
-                long vectorsEnd = _vectorsOffset + (long)Rows * VectorDimension * sizeof(float);
+                long vectorsEnd = _vectorsOffset + VectorSectionBytes;
                 VerifyZeros(vectorsEnd, SegmentFormat.Align64(vectorsEnd), "the padding after the vectors", report);
             }
             VerifyMihChunks(report);
@@ -644,7 +687,7 @@ internal sealed unsafe class SegmentReader : IDisposable
         VerifyChunks(SegmentFormat.HeaderBytes, (long)Rows * Layout.StrideBytes, _codeChecksums, "codes", report);
         if (VectorDimension > 0)
         {
-            VerifyChunks(_vectorsOffset, (long)Rows * VectorDimension * sizeof(float), _vectorChecksums, "vectors", report);
+            VerifyChunks(_vectorsOffset, VectorSectionBytes, _vectorChecksums, "vectors", report);
         }
     }
 

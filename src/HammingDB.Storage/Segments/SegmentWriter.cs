@@ -16,10 +16,19 @@ internal sealed class SegmentContents
     /// <summary>One payload per row, or null for a collection without payloads.</summary>
     public IReadOnlyList<byte[]>? Payloads { get; init; }
 
-    /// <summary>rows x <see cref="VectorDimension"/> floats, or empty.</summary>
+    /// <summary>rows x <see cref="VectorDimension"/> floats, or empty (always empty when <see cref="Int8Rows"/> is given).</summary>
     public float[] Vectors { get; init; } = [];
 
     public int VectorDimension { get; init; }
+
+    /// <summary>How the segment stores the vectors: float32 as given, or int8 quantized (<see cref="Int8Vectors"/>) from <see cref="Vectors"/>.</summary>
+    public VectorKind VectorKind { get; init; } = VectorKind.Float32;
+
+    /// <summary>
+    /// For <see cref="VectorKind.Int8"/>: the rows already quantized (rows x <see cref="Int8Vectors.RowBytes"/> bytes, as stored),
+    /// which compaction copies from its inputs so that quantizing never runs twice on a vector; null to quantize <see cref="Vectors"/>.
+    /// </summary>
+    public byte[]? Int8Rows { get; init; }
 
     /// <summary>The MIH tables to store with the codes (built by the Index layer), or none.</summary>
     public IReadOnlyList<SegmentMihTable> MihTables { get; init; } = [];
@@ -75,7 +84,9 @@ internal static class SegmentWriter
     {
         CodeLayout layout = contents.Codes.Layout;
         long rows = contents.Codes.Count;
-        uint flags = (contents.Payloads is null ? 0 : SegmentFormat.FlagPayloads) | (contents.VectorDimension > 0 ? SegmentFormat.FlagVectors : 0);
+        bool int8 = contents.VectorDimension > 0 && contents.VectorKind == VectorKind.Int8;
+        uint flags = (contents.Payloads is null ? 0 : SegmentFormat.FlagPayloads) | (contents.VectorDimension > 0 ? SegmentFormat.FlagVectors : 0)
+            | (int8 ? SegmentFormat.FlagInt8Vectors : 0);
 
         Span<byte> header = stackalloc byte[SegmentFormat.HeaderBytes];
         FileHeader.Begin(header, SegmentFormat.Magic, SegmentFormat.Version);
@@ -95,7 +106,8 @@ internal static class SegmentWriter
         AppendChunkChecksums(metadata, codeBytes);
 
         long vectorsOffset = 0;
-        ReadOnlySpan<byte> vectorBytes = MemoryMarshal.AsBytes(contents.Vectors.AsSpan());
+        ReadOnlySpan<byte> vectorBytes = !int8 ? MemoryMarshal.AsBytes(contents.Vectors.AsSpan())
+            : contents.Int8Rows ?? Int8Vectors.QuantizeAll(contents.Vectors, contents.VectorDimension);
         if (contents.VectorDimension > 0)
         {
             vectorsOffset = output.Position;
@@ -241,7 +253,20 @@ internal static class SegmentWriter
         {
             throw new ArgumentException($"A segment of {rows} rows needs {rows} keys and payloads; got {contents.Keys.Count} and {contents.Payloads?.Count}.", nameof(contents));
         }
-        if (contents.VectorDimension < 0 || contents.Vectors.Length != (long)rows * contents.VectorDimension)
+        if (!Enum.IsDefined(contents.VectorKind))
+        {
+            throw new ArgumentException($"Vector storage {contents.VectorKind} is unknown.", nameof(contents));
+        }
+        if (contents.Int8Rows is { } int8Rows)
+        {
+            if (contents.VectorKind != VectorKind.Int8 || contents.VectorDimension <= 0 || contents.Vectors.Length != 0
+                || int8Rows.Length != SegmentFormat.VectorBytes(rows, contents.VectorDimension, VectorKind.Int8))
+            {
+                throw new ArgumentException($"{rows} quantized rows of dimension {contents.VectorDimension} need {SegmentFormat.VectorBytes(rows, contents.VectorDimension, VectorKind.Int8)} bytes " +
+                    $"(and int8 storage, and no float vectors); got {int8Rows.Length}.", nameof(contents));
+            }
+        }
+        else if (contents.VectorDimension < 0 || contents.Vectors.Length != (long)rows * contents.VectorDimension)
         {
             throw new ArgumentException($"{rows} rows of dimension {contents.VectorDimension} need {(long)rows * contents.VectorDimension} floats; got {contents.Vectors.Length}.", nameof(contents));
         }

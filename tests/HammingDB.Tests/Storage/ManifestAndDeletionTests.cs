@@ -12,7 +12,11 @@ public class ManifestAndDeletionTests
     private static ManifestState Sample(long version) => new(version, 12, 11,
     [
         new CollectionState(1, "default", 64, KeyKind.UInt64, true, 0, [new SegmentState(5, 1000, 2, 17)]),
-        new CollectionState(2, "vectors-é", 256, KeyKind.String, false, 96, [new SegmentState(7, 3, 0, 0), new SegmentState(9, 4096, 1, 4096)]),
+        new CollectionState(2, "vectors-é", 256, KeyKind.String, false, 96, [new SegmentState(7, 3, 0, 0), new SegmentState(9, 4096, 1, 4096)])
+        {
+            VectorKind = VectorKind.Int8,
+            Attachments = [new AttachmentState("encoder", 10), new AttachmentState("z.notes_1-2", 8)],
+        },
     ]);
 
     private static void AssertSame(ManifestState expected, ManifestState actual)
@@ -21,8 +25,9 @@ public class ManifestAndDeletionTests
         Assert.Equal(expected.Collections.Count, actual.Collections.Count);
         for (int i = 0; i < expected.Collections.Count; i++)
         {
-            Assert.Equal(expected.Collections[i] with { Segments = [] }, actual.Collections[i] with { Segments = [] });
+            Assert.Equal(expected.Collections[i] with { Segments = [], Attachments = [] }, actual.Collections[i] with { Segments = [], Attachments = [] });
             Assert.Equal(expected.Collections[i].Segments, actual.Collections[i].Segments);
+            Assert.Equal(expected.Collections[i].Attachments, actual.Collections[i].Attachments);
         }
     }
 
@@ -32,15 +37,52 @@ public class ManifestAndDeletionTests
     [Fact]
     public void Golden_bytes_of_a_manifest()
     {
-        var state = new ManifestState(3, 12, 11, [new CollectionState(1, "default", 64, KeyKind.UInt64, true, 0, [new SegmentState(5, 1000, 2, 17)])]);
+        var state = new ManifestState(3, 12, 11,
+        [
+            new CollectionState(1, "default", 64, KeyKind.UInt64, true, 8, [new SegmentState(5, 1000, 2, 17)])
+            {
+                VectorKind = VectorKind.Int8,
+                Attachments = [new AttachmentState("enc", 9)],
+            },
+        ]);
         byte[] bytes = ManifestStore.Encode(state);
         string expected = string.Concat(
-            "484442" + "4d414e4946", "01000000", "00000000", "5500000000000000", "00000000", Crc(bytes, 0, 28),
+            "484442" + "4d414e4946", "02000000", "00000000", "6a00000000000000", "00000000", Crc(bytes, 0, 28),
+            "0300000000000000", "0c00000000000000", "0b00000000000000", "01000000",
+            // id 1, "default", 64 bits, u64 keys, payloads, dimension 8, vector storage 1 (int8), 1 segment
+            "01000000", "0700", "64656661756c74", "40000000", "01000000", "01000000", "08000000", "01000000", "01000000",
+            "0500000000000000", "e8030000", "0200000000000000", "11000000",
+            // 1 attachment: "enc" in file 9
+            "01000000", "0300", "656e63", "0900000000000000",
+            Crc(bytes, 32, 32 + 106));
+        Assert.Equal(expected, Convert.ToHexString(bytes).ToLowerInvariant());
+    }
+
+    // The golden bytes of a version-1 manifest (what the build before version 2 wrote, pinned then): it still reads,
+    // as float32 vectors and no attachments.
+    [Fact]
+    public void A_version_1_manifest_still_reads()
+    {
+        string crcHeader = "HEADERCRC", crcBody = "BODYCRC";
+        string hex = string.Concat(
+            "484442" + "4d414e4946", "01000000", "00000000", "5500000000000000", "00000000", crcHeader,
             "0300000000000000", "0c00000000000000", "0b00000000000000", "01000000",
             "01000000", "0700", "64656661756c74", "40000000", "01000000", "01000000", "00000000", "01000000",
             "0500000000000000", "e8030000", "0200000000000000", "11000000",
-            Crc(bytes, 32, 32 + 85));
-        Assert.Equal(expected, Convert.ToHexString(bytes).ToLowerInvariant());
+            crcBody);
+        byte[] bytes = Convert.FromHexString(hex.Replace(crcHeader, "00000000", StringComparison.Ordinal).Replace(crcBody, "00000000", StringComparison.Ordinal));
+        BitConverter.TryWriteBytes(bytes.AsSpan(28), Crc32C.Compute(bytes.AsSpan(0, 28)));
+        BitConverter.TryWriteBytes(bytes.AsSpan(32 + 85), Crc32C.Compute(bytes.AsSpan(32, 85)));
+        var fs = new MemoryFileSystem();
+        ManifestStore.Write(fs, Dir, Sample(1));
+        fs.Replace(ManifestPath, bytes);
+        ManifestState read = ManifestStore.Read(fs, Dir)!;
+        var expected = new ManifestState(3, 12, 11, [new CollectionState(1, "default", 64, KeyKind.UInt64, true, 0, [new SegmentState(5, 1000, 2, 17)])]);
+        AssertSame(expected, read);
+        Assert.Equal(VectorKind.Float32, read.Collections[0].VectorKind);
+        Assert.Empty(read.Collections[0].Attachments);
+        // Written again, it becomes version 2.
+        Assert.Equal(2u, BitConverter.ToUInt32(ManifestStore.Encode(read), 8));
     }
 
     [Fact]
@@ -159,5 +201,11 @@ public class ManifestAndDeletionTests
         Assert.Equal("del-0000000077-000005.hdbd", FileNames.Deletions(77, 5));
         Assert.False(FileNames.TryParseSegment(FileNames.Log(77), out _));
         Assert.False(FileNames.TryParseDeletions(FileNames.Segment(77), out _, out _));
+        Assert.Equal("att-0000000077.hdba", FileNames.Attachment(77));
+        Assert.True(FileNames.TryParseAttachment(FileNames.Attachment(77), out long attachment));
+        Assert.Equal(77, attachment);
+        Assert.False(FileNames.TryParseAttachment(FileNames.Segment(77), out _));
+        Assert.True(FileNames.IsDataFile(FileNames.Attachment(77)));
+        Assert.True(FileNames.IsDataFile(FileNames.Temp(FileNames.Attachment(77))));
     }
 }
