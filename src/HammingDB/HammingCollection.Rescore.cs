@@ -127,14 +127,29 @@ public sealed partial class HammingCollection<TKey>
     }
 }
 
-/// <summary>The distances of <see cref="VectorMetric"/>, accumulated in double in index order (the reference tests restate them).</summary>
-internal static class VectorDistance
+/// <summary>
+/// The distances of <see cref="VectorMetric"/> (smaller is nearer in all three), accumulated in
+/// double in index order: what rescoring ranks by, and what evaluation compares with float64
+/// ground truth.
+/// </summary>
+public static class VectorDistance
 {
+    /// <summary>The distance of <paramref name="stored"/> to <paramref name="query"/> by <paramref name="metric"/>.</summary>
+    /// <exception cref="ArgumentException">The vectors differ in length.</exception>
+    public static double Distance(VectorMetric metric, ReadOnlySpan<float> query, ReadOnlySpan<float> stored)
+    {
+        if (query.Length != stored.Length)
+        {
+            throw new ArgumentException($"the vectors have lengths {query.Length} and {stored.Length}", nameof(stored));
+        }
+        return Compute(metric, query, stored, metric == VectorMetric.Cosine ? Math.Sqrt(Dot(query, query)) : 0);
+    }
+
     /// <summary>
     /// The distance of <paramref name="stored"/> to <paramref name="query"/>: L2 squared, 1 - cosine (1 when a norm is 0),
-    /// or the negated dot product; <paramref name="queryNorm"/> is |query|, used by cosine only.
+    /// or the negated dot product; <paramref name="queryNorm"/> is |query|, used by cosine only. Lengths are not checked.
     /// </summary>
-    public static double Compute(VectorMetric metric, ReadOnlySpan<float> query, ReadOnlySpan<float> stored, double queryNorm)
+    internal static double Compute(VectorMetric metric, ReadOnlySpan<float> query, ReadOnlySpan<float> stored, double queryNorm)
     {
         switch (metric)
         {
@@ -154,7 +169,8 @@ internal static class VectorDistance
         }
     }
 
-    public static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    /// <summary>The dot product, accumulated in double; lengths are not checked.</summary>
+    internal static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         double sum = 0;
         for (int i = 0; i < a.Length; i++)

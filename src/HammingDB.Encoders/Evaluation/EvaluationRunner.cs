@@ -121,7 +121,7 @@ public static class EvaluationRunner
         int count = Candidates(oversample, k, data.Base.Count);
         var recalls = new double[candidates.Length];
         var clock = Stopwatch.StartNew();
-        var keys = new ulong[count];
+        var ranked = new (double Distance, int Row)[count];
         var top = new int[k];
         for (int q = 0; q < candidates.Length; q++)
         {
@@ -130,30 +130,18 @@ public static class EvaluationRunner
             for (int i = 0; i < n; i++)
             {
                 int id = (int)candidates[q][i].Id;
-                keys[i] = RankKey(VectorDistance.Distance(options.Metric, query, data.Base.Row(id)), id);
+                ranked[i] = (VectorDistance.Distance(options.Metric, query, data.Base.Row(id)), id);
             }
-            Span<ulong> ranked = keys.AsSpan(0, n);
-            ranked.Sort();
+            Array.Sort(ranked, 0, n); // by distance, then row
             int kept = Math.Min(k, n);
             for (int i = 0; i < kept; i++)
             {
-                top[i] = (int)(uint)ranked[i];
+                top[i] = ranked[i].Row;
             }
             recalls[q] = RetrievalMetrics.RecallAtK(top.AsSpan(0, kept), truth.Neighbors(q), k);
         }
         TimeSpan time = clock.Elapsed;
         return new RescoredRecall(oversample, count, RetrievalMetrics.Mean(recalls.Length, q => recalls[q]), time);
-    }
-
-    /// <summary>
-    /// (distance, row) as one integer whose order is the order of the pair: the float's bits made
-    /// monotone (sign bit flipped for positives, every bit for negatives) above the row.
-    /// </summary>
-    internal static ulong RankKey(float distance, int row)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(distance == 0 ? 0f : distance); // -0 ranks as +0
-        uint monotone = (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
-        return ((ulong)monotone << 32) | (uint)row;
     }
 
     private static LabelQuality LabelMetrics(

@@ -119,10 +119,9 @@ public class EvaluationTests(ITestOutputHelper output)
                 na += (double)a[i] * a[i];
                 nb += (double)b[i] * b[i];
             }
-            Assert.Equal(squared, VectorDistance.SquaredL2(a, b), squared * 1e-5);
-            Assert.Equal(Math.Sqrt(squared), VectorDistance.L2(a, b), Math.Sqrt(squared) * 1e-5);
-            Assert.Equal(dot, VectorDistance.Dot(a, b), 1e-3);
-            Assert.Equal(dot / Math.Sqrt(na * nb), VectorDistance.Cosine(a, b), 1e-5);
+            Assert.Equal(squared, VectorDistance.Distance(VectorMetric.L2, a, b), squared * 1e-12);
+            Assert.Equal(-dot, VectorDistance.Distance(VectorMetric.Dot, a, b), 1e-9);
+            Assert.Equal(1 - (dot / Math.Sqrt(na * nb)), VectorDistance.Distance(VectorMetric.Cosine, a, b), 1e-9);
         }
     }
 
@@ -130,27 +129,12 @@ public class EvaluationTests(ITestOutputHelper output)
     public void Vector_distances_on_hand_examples_and_the_ranking_convention()
     {
         float[] a = [1, 2, 3], b = [4, 6, 3];
-        Assert.Equal(25f, VectorDistance.SquaredL2(a, b));
-        Assert.Equal(5f, VectorDistance.L2(a, b));
-        Assert.Equal(25f, VectorDistance.Dot(a, b));
-        Assert.Equal(25f / MathF.Sqrt(14 * 61), VectorDistance.Cosine(a, b), 1e-6f);
-        Assert.Equal(0f, VectorDistance.Cosine(a, [0, 0, 0]));
-        Assert.Equal(25f, VectorDistance.Distance(VectorMetric.L2, a, b));
-        Assert.Equal(-25f, VectorDistance.Distance(VectorMetric.DotProduct, a, b));
-        Assert.Equal(0f, VectorDistance.Distance(VectorMetric.Cosine, a, [2, 4, 6]), 1e-6f);
-        Assert.Throws<ArgumentException>(() => VectorDistance.SquaredL2(a, [1, 2]));
-        Assert.Throws<ArgumentException>(() => VectorDistance.Dot(a, [1, 2]));
-    }
-
-    [Fact]
-    public void Rescoring_keys_order_by_distance_then_row()
-    {
-        float[] distances = [-3.5f, -0.0f, 0f, 1e-30f, 2f, 2f, float.MaxValue, float.PositiveInfinity, float.NegativeInfinity, -1e-30f];
-        int[] rows = [7, 9, 2, 5, 4, 1, 0, 3, 8, 6];
-        ulong[] keys = distances.Select((d, i) => EvaluationRunner.RankKey(d, rows[i])).ToArray();
-        int[] byKey = Enumerable.Range(0, keys.Length).OrderBy(i => keys[i]).ToArray();
-        int[] byPair = Enumerable.Range(0, keys.Length).OrderBy(i => distances[i]).ThenBy(i => rows[i]).ToArray();
-        Assert.Equal(byPair, byKey);
+        Assert.Equal(25, VectorDistance.Distance(VectorMetric.L2, a, b));
+        Assert.Equal(-25, VectorDistance.Distance(VectorMetric.Dot, a, b));
+        Assert.Equal(1 - (25 / Math.Sqrt(14 * 61)), VectorDistance.Distance(VectorMetric.Cosine, a, b), 1e-12);
+        Assert.Equal(1, VectorDistance.Distance(VectorMetric.Cosine, a, [0, 0, 0])); // no direction: as far as orthogonal
+        Assert.Equal(0, VectorDistance.Distance(VectorMetric.Cosine, a, [2, 4, 6]), 1e-12);
+        Assert.Throws<ArgumentException>(() => VectorDistance.Distance(VectorMetric.L2, a, [1, 2]));
     }
 
     // ---- the runner ----
