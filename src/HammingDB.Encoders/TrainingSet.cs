@@ -11,9 +11,9 @@ public sealed class TrainingSet
     /// <summary>The largest dimension an encoder takes.</summary>
     public const int MaxDimension = 65_536;
 
-    /// <summary>A sample of row-major <paramref name="vectors"/> of <paramref name="dimension"/>, with optional <paramref name="labels"/>.</summary>
+    /// <summary>A sample of row-major <paramref name="vectors"/> of <paramref name="dimension"/>, with optional <paramref name="labels"/> (not copied either).</summary>
     /// <exception cref="ArgumentException">The dimension is out of 1..<see cref="MaxDimension"/>, the floats do not make whole rows, or there is not one label per row.</exception>
-    public TrainingSet(ReadOnlyMemory<float> vectors, int dimension, ReadOnlyMemory<int>? labels = null)
+    public TrainingSet(ReadOnlyMemory<float> vectors, int dimension, int[]? labels = null)
     {
         if (dimension < 1 || dimension > MaxDimension)
         {
@@ -31,7 +31,11 @@ public sealed class TrainingSet
         Vectors = vectors;
         Dimension = dimension;
         Count = count;
-        Labels = labels;
+        if (labels is not null)
+        {
+            // Not a conditional expression: there, null would convert to an empty ReadOnlyMemory (through int[]) and count as labels.
+            Labels = labels;
+        }
     }
 
     /// <summary>A sample from one array per row (copied), every row of the first row's dimension.</summary>
