@@ -9,6 +9,9 @@ public static class EncoderTraining
     /// <summary>The most floats an encoder's hyperplanes may hold (width x dimension): 2^28, 1 GiB.</summary>
     public const long MaxProjectionFloats = 1L << 28;
 
+    /// <summary>The largest dimension ITQ takes: its covariance is dimension^2 doubles (512 MiB at 8192) and is eigendecomposed whole.</summary>
+    public const int MaxItqDimension = 8192;
+
     /// <summary>
     /// The fewest training rows <paramref name="spec"/> needs: LSH 0 (1 when centering), binary
     /// quantization 0 by sign and 1 by mean or median, ITQ max(2, width) (PCA and the rotation need as
@@ -84,6 +87,10 @@ public static class EncoderTraining
             {
                 throw new ArgumentException($"{spec.CodeBits} hyperplanes of dimension {set.Dimension} would hold {(long)spec.CodeBits * set.Dimension} floats; the limit is {MaxProjectionFloats}", Spec);
             }
+        }
+        if (spec.Kind == EncoderKind.Itq && set.Dimension > MaxItqDimension)
+        {
+            throw new ArgumentException($"ITQ of dimension {set.Dimension}: its covariance ({set.Dimension} x {set.Dimension}) is too large; ITQ takes at most {MaxItqDimension} dimensions", nameof(set));
         }
         CheckOptions(spec);
         int minimum = MinimumRows(spec);

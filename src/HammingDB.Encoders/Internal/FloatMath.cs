@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.Intrinsics;
 
 namespace HammingDB.Encoders.Internal;
@@ -14,7 +15,7 @@ internal static class FloatMath
     {
         if (a.Length != b.Length)
         {
-            throw new ArgumentException("the spans differ in length");
+            ThrowLengthsDiffer();
         }
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
@@ -47,7 +48,7 @@ internal static class FloatMath
     {
         if (x.Length != y.Length)
         {
-            throw new ArgumentException("the spans differ in length");
+            ThrowLengthsDiffer();
         }
         var factor = Vector256.Create(scale);
         int i = 0;
@@ -64,6 +65,10 @@ internal static class FloatMath
     /// <summary><paramref name="destination"/> = <paramref name="x"/> - <paramref name="mean"/>.</summary>
     public static void Subtract(ReadOnlySpan<float> x, ReadOnlySpan<float> mean, Span<float> destination)
     {
+        if (x.Length != mean.Length || x.Length != destination.Length)
+        {
+            ThrowLengthsDiffer();
+        }
         int i = 0;
         for (; i + 8 <= x.Length; i += 8)
         {
@@ -74,4 +79,7 @@ internal static class FloatMath
             destination[i] = x[i] - mean[i];
         }
     }
+
+    [DoesNotReturn]
+    private static void ThrowLengthsDiffer() => throw new ArgumentException("the spans differ in length");
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace HammingDB.Encoders.Internal;
 
 /// <summary>
@@ -37,8 +39,10 @@ internal sealed class LinearProjection
 
     public void Encode(ReadOnlySpan<float> vector, Span<ulong> code)
     {
-        float[]? heap = null;
-        Span<float> centered = Dimension <= StackDimension ? stackalloc float[Dimension] : (heap = new float[Dimension]);
+        float[]? rented = null;
+        Span<float> centered = Dimension <= StackDimension
+            ? stackalloc float[Dimension]
+            : (rented = ArrayPool<float>.Shared.Rent(Dimension)).AsSpan(0, Dimension);
         FloatMath.Subtract(vector, Mean, centered);
         code.Clear();
         ReadOnlySpan<float> weights = Weights;
@@ -49,6 +53,9 @@ internal sealed class LinearProjection
                 code[bit >> 6] |= 1UL << (bit & 63);
             }
         }
-        GC.KeepAlive(heap);
+        if (rented is not null)
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
     }
 }

@@ -34,12 +34,13 @@ public class EncoderTrainingErrorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Binary_quantization_takes_width_0_or_its_dimensions_and_at_most_8192_dimensions()
+    public void Binary_quantization_takes_width_0_or_its_dimensions_and_it_and_ITQ_take_at_most_8192_dimensions()
     {
         output.WriteLine("seed 61");
         Refused(new EncoderSpec(EncoderKind.BinaryQuantization, 16), Sample(10), "spec.CodeBits is 16; binary quantization of dimension 6 makes 8-bit codes (pass 0 or 8)");
         Assert.Equal(8, EncoderTraining.Train(new EncoderSpec(EncoderKind.BinaryQuantization, 8), Sample(10)).CodeBits);
         Refused(new EncoderSpec(EncoderKind.BinaryQuantization, 0), new TrainingSet(new float[8193], 8193), "would make 8200-bit codes; the widest is 8192");
+        Refused(new EncoderSpec(EncoderKind.Itq, 64), new TrainingSet(ReadOnlyMemory<float>.Empty, 8193), "ITQ takes at most 8192 dimensions");
     }
 
     [Fact]
