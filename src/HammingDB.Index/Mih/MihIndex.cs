@@ -52,7 +52,7 @@ public sealed class MihIndex
     {
     }
 
-    /// <summary>Builds the tables over <paramref name="codes"/> (rows 0 .. N-1) split as <paramref name="layout"/> says.</summary>
+    /// <summary>Builds the tables over <paramref name="codes"/> (rows 0 .. N-1) split as <paramref name="layout"/> says, without filter words.</summary>
     public MihIndex(CodeBlock codes, MihLayout layout)
         : this(codes, layout, filterWords: false)
     {

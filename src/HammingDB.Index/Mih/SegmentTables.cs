@@ -6,8 +6,11 @@ namespace HammingDB.Index.Mih;
 /// <summary>The MIH tables of a segment: built when it is written (seal, compaction), opened over the mapped file when it is read.</summary>
 internal static class SegmentTables
 {
-    /// <summary>Whether segments of codes over 64 bits get filter words by default (<see cref="MihPostingWords.FilterWords"/>).</summary>
-    public const bool DefaultFilterWords = false;
+    /// <summary>
+    /// Whether segments of codes over 64 bits get filter words by default (<see cref="MihPostingWords.FilterWords"/>): on, as
+    /// measured on c256-1m (radius 4..24 and kNN1 about 0.4-0.65x the time without; kNN10 even) for 8 bytes more per posting.
+    /// </summary>
+    public const bool DefaultFilterWords = true;
 
     /// <summary>
     /// The tables of a segment of <paramref name="codes"/>, with the layout <see cref="MihLayout.Choose"/> picks; none below
