@@ -23,7 +23,12 @@ namespace HammingDB.Index.Mih;
 /// or when a ring passes a substring's width (then every row was evaluated).</para>
 /// <para>Codes of one word are verified from the postings against the running threshold: a bucket of
 /// 48 postings or more by the kernels' vector scan (the same kernels as the exhaustive scan), a
-/// smaller one posting by posting; wider codes are read from the block at their row.</para>
+/// smaller one posting by posting; wider codes are read from the block at their row. When a table of
+/// wider codes carries filter words (<see cref="MihPostingWords.FilterWords"/>), a posting is read
+/// from the block only when its lower bound, the substring distance t of its bucket (a lower bound
+/// when the table filters bits; s itself at kNN ring s, where a row of another substring distance is
+/// skipped anyway) plus popcount(filter ^ query's filter), is within the running threshold; the
+/// filter words of a bucket of 48 or more postings are compared by the kernels' vector scan too.</para>
 /// The block (and mapped tables) must stay alive and unchanged while the index is used.
 /// </remarks>
 public sealed class MihIndex
@@ -33,8 +38,13 @@ public sealed class MihIndex
     private readonly ulong[] _masks; // per table, the substring's bits, for codes of one word
     private readonly bool _inline;
 
-    // Buckets of at least this many inline postings are verified by the kernels' vector scan; smaller ones one by one.
+    private readonly bool _filters; // some table carries filter words
+
+    // Buckets of at least this many inline postings (or filter words) are compared by the kernels' vector scan; smaller ones one by one.
     private const int KernelPostings = 48;
+
+    // Filter words are scanned as 64-bit codes.
+    private static readonly CodeLayout FilterLayout = new(64);
 
     /// <summary>Builds the tables over <paramref name="codes"/> with the layout <see cref="MihLayout.Choose"/> picks for its size.</summary>
     public MihIndex(CodeBlock codes)
@@ -42,9 +52,18 @@ public sealed class MihIndex
     {
     }
 
-    /// <summary>Builds the tables over <paramref name="codes"/> (rows 0 .. N-1) split as <paramref name="layout"/> says.</summary>
+    /// <summary>Builds the tables over <paramref name="codes"/> (rows 0 .. N-1) split as <paramref name="layout"/> says, without filter words.</summary>
     public MihIndex(CodeBlock codes, MihLayout layout)
-        : this(codes, Build(codes, layout))
+        : this(codes, layout, filterWords: false)
+    {
+    }
+
+    /// <summary>
+    /// Builds the tables over <paramref name="codes"/> (rows 0 .. N-1) split as <paramref name="layout"/> says; for codes
+    /// over 64 bits with <paramref name="filterWords"/>, each posting carries its filter word (<see cref="MihPostingWords.FilterWords"/>).
+    /// </summary>
+    public MihIndex(CodeBlock codes, MihLayout layout, bool filterWords)
+        : this(codes, Build(codes, layout, filterWords))
     {
     }
 
@@ -78,10 +97,10 @@ public sealed class MihIndex
         {
             MihTable table = tables[i];
             if (table.Start != layout.Start(i) || table.Bits != layout.Bits(i) || table.DirectBits != layout.DirectBits(i)
-                || table.Count != codes.Count || table.HasInlineCodes != inline)
+                || table.Count != codes.Count || table.HasInlineCodes != inline || (inline && table.HasFilterWords))
             {
                 throw new ArgumentException(
-                    $"Table {i} (bits [{table.Start}, {table.Start + table.Bits}), {table.DirectBits} direct, {table.Count} rows, inline {table.HasInlineCodes}) " +
+                    $"Table {i} (bits [{table.Start}, {table.Start + table.Bits}), {table.DirectBits} direct, {table.Count} rows, posting words {table.PostingWords}) " +
                     $"is not substring {i} of {layout} over {codes.Count} rows.", nameof(tables));
             }
         }
@@ -89,6 +108,7 @@ public sealed class MihIndex
         Layout = layout;
         _tables = [.. tables];
         _inline = inline;
+        _filters = tables.Any(t => t.HasFilterWords);
         _masks = new ulong[layout.Count];
         for (int i = 0; i < layout.Count && inline; i++)
         {
@@ -108,7 +128,7 @@ public sealed class MihIndex
     /// <summary>The bytes of every table (beyond the codes themselves).</summary>
     public long Bytes => _tables.Sum(t => t.Bytes);
 
-    private static MihTable[] Build(CodeBlock codes, MihLayout layout)
+    private static MihTable[] Build(CodeBlock codes, MihLayout layout, bool filterWords)
     {
         ArgumentNullException.ThrowIfNull(layout);
         if (layout.CodeBits != codes.Layout.CodeBits)
@@ -118,7 +138,7 @@ public sealed class MihIndex
         var tables = new MihTable[layout.Count];
         for (int i = 0; i < layout.Count; i++)
         {
-            tables[i] = MihTable.Build(codes, layout, i);
+            tables[i] = MihTable.Build(codes, layout, i, filterWords);
         }
         return tables;
     }
@@ -204,6 +224,7 @@ public sealed class MihIndex
         }
         long budgetEnd = counters.Postings > long.MaxValue - maxPostings ? long.MaxValue : counters.Postings + maxPostings;
         (int r, int s, int a) = Split(radius);
+        ulong[]? queryCopy = _filters ? query.ToArray() : null; // for the kernels' sinks, which cannot hold a span
         for (int j = 0; j < _tables.Length; j++)
         {
             int rj = j <= a ? s : s - 1;
@@ -216,6 +237,7 @@ public sealed class MihIndex
             ReadOnlySpan<int> rows = table.Rows;
             ReadOnlySpan<ulong> codes = table.InlineCodes;
             uint home = (uint)table.BucketOf(query);
+            ulong queryFilter = table.HasFilterWords ? MihTable.FilterWordOf(query, _codes.Layout.CodeBits, table.Start, table.Bits) : 0;
             for (int t = 0; t <= Math.Min(rj, table.DirectBits); t++)
             {
                 // The filtered bits can take the substring past rj only when rj - t < their count.
@@ -234,6 +256,10 @@ public sealed class MihIndex
                     if (_inline)
                     {
                         RadiusInline(query, table, codes, begin, end, j, rj, check, r, s, a, ref sink);
+                    }
+                    else if (table.HasFilterWords)
+                    {
+                        RadiusFiltered(queryCopy!, queryFilter, table, begin, end, t, j, rj, check, r, s, a, ref sink);
                     }
                     else
                     {
@@ -303,34 +329,69 @@ public sealed class MihIndex
     private void RadiusWide<TSink>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
-        MihTable table = _tables[j];
         for (int p = begin; p < end; p++)
         {
-            int row = rows[p];
-            ReadOnlySpan<ulong> code = _codes[row];
-            if (check && MihBits.RangeDistance(query, code, table.Start, table.Bits) > rj)
+            VerifyWide(query, rows[p], j, rj, check, r, s, a, ref sink);
+        }
+    }
+
+    // A bucket at t flips of a table with filter words: a posting's code is read only when t + the filter distance is within r.
+    private void RadiusFiltered<TSink>(ulong[] query, ulong queryFilter, MihTable table, int begin, int end, int t, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+        where TSink : struct, IMihRadiusSink
+    {
+        int slack = r - t; // the filter distance a posting may have (t <= rj <= r)
+        ReadOnlySpan<ulong> filters = table.FilterWords;
+        if (end - begin >= KernelPostings)
+        {
+            var within = new FilterRadiusSink<TSink>(this, query, table, begin, j, rj, check, r, s, a, slack, sink);
+            ExhaustiveSearch.Scan(filters[begin..end], FilterLayout, new ReadOnlySpan<ulong>(in queryFilter), ref within);
+            sink = within.Sink;
+            return;
+        }
+        ReadOnlySpan<int> rows = table.Rows;
+        for (int p = begin; p < end; p++)
+        {
+            if (BitOperations.PopCount(filters[p] ^ queryFilter) <= slack)
             {
-                continue;
-            }
-            int distance = MihBits.Distance(query, code);
-            if (distance > r)
-            {
-                continue;
-            }
-            bool canonical = true;
-            for (int i = 0; i < j; i++)
-            {
-                if (MihBits.RangeDistance(query, code, _tables[i].Start, _tables[i].Bits) <= (i <= a ? s : s - 1))
-                {
-                    canonical = false;
-                    break;
-                }
-            }
-            if (canonical)
-            {
-                sink.Accept(row, distance);
+                VerifyWide(query, rows[p], j, rj, check, r, s, a, ref sink);
             }
         }
+    }
+
+    // The kernels' scan of a bucket's filter words hands over the postings whose bound is within the radius.
+    private struct FilterRadiusSink<TSink>(MihIndex index, ulong[] query, MihTable table, int begin, int j, int rj, bool check, int r, int s, int a, int slack, TSink sink) : IScanSink
+        where TSink : struct, IMihRadiusSink
+    {
+        public TSink Sink = sink;
+
+        public readonly int Limit => slack;
+
+        public void Accept(int row, int distance) => index.VerifyWide(query, table.Rows[begin + row], j, rj, check, r, s, a, ref Sink);
+    }
+
+    // Reads row's code: reports it when it lies within r and table j is its canonical slot.
+    private void VerifyWide<TSink>(ReadOnlySpan<ulong> query, int row, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+        where TSink : struct, IMihRadiusSink
+    {
+        MihTable table = _tables[j];
+        ReadOnlySpan<ulong> code = _codes[row];
+        if (check && MihBits.RangeDistance(query, code, table.Start, table.Bits) > rj)
+        {
+            return;
+        }
+        int distance = MihBits.Distance(query, code);
+        if (distance > r)
+        {
+            return;
+        }
+        for (int i = 0; i < j; i++)
+        {
+            if (MihBits.RangeDistance(query, code, _tables[i].Start, _tables[i].Bits) <= (i <= a ? s : s - 1))
+            {
+                return; // an earlier table reports it
+            }
+        }
+        sink.Accept(row, distance);
     }
 
     /// <summary>The <paramref name="k"/> nearest rows to <paramref name="query"/>, ordered by distance, then row (all rows when k &gt;= N).</summary>
@@ -366,6 +427,7 @@ public sealed class MihIndex
         }
         var run = new KnnRun(k, bound);
         int m = _tables.Length;
+        ulong[]? queryCopy = _filters ? query.ToArray() : null; // for the kernels' sinks, which cannot hold a span
         int minBits = _tables.Min(t => t.Bits);
         for (int s = 0; s <= minBits; s++)
         {
@@ -391,6 +453,7 @@ public sealed class MihIndex
                 ReadOnlySpan<ulong> codes = table.InlineCodes;
                 uint home = (uint)table.BucketOf(query);
                 bool exact = table.FilteredBits == 0; // then every posting of a bucket at t flips is at distance t
+                ulong queryFilter = table.HasFilterWords ? MihTable.FilterWordOf(query, _codes.Layout.CodeBits, table.Start, table.Bits) : 0;
                 for (int t = tMin; t <= tMax; t++)
                 {
                     foreach (uint flips in new Combinations(d, t))
@@ -419,6 +482,10 @@ public sealed class MihIndex
                                     OfferInline(q, table, p, j, s, exact, run, filter);
                                 }
                             }
+                        }
+                        else if (table.HasFilterWords)
+                        {
+                            RingFiltered(queryCopy!, queryFilter, table, begin, end, j, s, exact, run, filter);
                         }
                         else
                         {
@@ -493,39 +560,76 @@ public sealed class MihIndex
     private void RingWide<TFilter>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int s, bool exact, KnnRun run, TFilter filter)
         where TFilter : struct, IRowFilter
     {
-        MihTable table = _tables[j];
         for (int p = begin; p < end; p++)
         {
-            int row = rows[p];
-            ReadOnlySpan<ulong> code = _codes[row];
-            if (!exact && MihBits.RangeDistance(query, code, table.Start, table.Bits) != s)
+            OfferWide(query, rows[p], j, s, exact, run, filter);
+        }
+    }
+
+    // A bucket of ring s of a table with filter words: a posting evaluated at this ring has substring distance s, so its
+    // code is read only when s + the filter distance is within the running limit (a posting of another substring
+    // distance is skipped by OfferWide anyway).
+    private void RingFiltered<TFilter>(ulong[] query, ulong queryFilter, MihTable table, int begin, int end, int j, int s, bool exact, KnnRun run, TFilter filter)
+        where TFilter : struct, IRowFilter
+    {
+        if (run.Limit < s)
+        {
+            return;
+        }
+        ReadOnlySpan<ulong> filters = table.FilterWords;
+        if (end - begin >= KernelPostings)
+        {
+            var sink = new FilterRingSink<TFilter>(this, run, query, table, begin, j, s, exact, filter);
+            ExhaustiveSearch.Scan(filters[begin..end], FilterLayout, new ReadOnlySpan<ulong>(in queryFilter), ref sink);
+            return;
+        }
+        ReadOnlySpan<int> rows = table.Rows;
+        for (int p = begin; p < end; p++)
+        {
+            if (s + BitOperations.PopCount(filters[p] ^ queryFilter) <= run.Limit)
             {
-                continue;
-            }
-            int distance = MihBits.Distance(query, code);
-            if (distance > run.Limit || !run.Heap.Admits(distance, row) || !filter.Keep(row))
-            {
-                continue;
-            }
-            bool canonical = true;
-            for (int i = 0; i < _tables.Length; i++)
-            {
-                if (i == j)
-                {
-                    continue;
-                }
-                int di = MihBits.RangeDistance(query, code, _tables[i].Start, _tables[i].Bits);
-                if (di < s || (di == s && i < j))
-                {
-                    canonical = false;
-                    break;
-                }
-            }
-            if (canonical)
-            {
-                run.Add(distance, row);
+                OfferWide(query, rows[p], j, s, exact, run, filter);
             }
         }
+    }
+
+    // The kernels' scan of a bucket's filter words hands over the postings whose bound is within the running limit.
+    private readonly struct FilterRingSink<TFilter>(MihIndex index, KnnRun run, ulong[] query, MihTable table, int begin, int j, int s, bool exact, TFilter filter) : IScanSink
+        where TFilter : struct, IRowFilter
+    {
+        public int Limit => run.Limit - s;
+
+        public void Accept(int row, int distance) => index.OfferWide(query, table.Rows[begin + row], j, s, exact, run, filter);
+    }
+
+    // Reads row's code: offers it to the heap when ring s of table j is its first slot.
+    private void OfferWide<TFilter>(ReadOnlySpan<ulong> query, int row, int j, int s, bool exact, KnnRun run, TFilter filter)
+        where TFilter : struct, IRowFilter
+    {
+        MihTable table = _tables[j];
+        ReadOnlySpan<ulong> code = _codes[row];
+        if (!exact && MihBits.RangeDistance(query, code, table.Start, table.Bits) != s)
+        {
+            return;
+        }
+        int distance = MihBits.Distance(query, code);
+        if (distance > run.Limit || !run.Heap.Admits(distance, row) || !filter.Keep(row))
+        {
+            return;
+        }
+        for (int i = 0; i < _tables.Length; i++)
+        {
+            if (i == j)
+            {
+                continue;
+            }
+            int di = MihBits.RangeDistance(query, code, _tables[i].Start, _tables[i].Bits);
+            if (di < s || (di == s && i < j))
+            {
+                return;
+            }
+        }
+        run.Add(distance, row);
     }
 
     private static readonly long[,] Binomials = BuildBinomials();

@@ -9,15 +9,16 @@ namespace HammingDB.Storage.Segments;
 /// </summary>
 internal sealed class MappedMihTable
 {
-    internal MappedMihTable(int start, int bits, int directBits, ReadOnlyMemory<int> offsets, ReadOnlyMemory<int> rows, ReadOnlyMemory<ulong> codes, bool hasInlineCodes)
+    internal MappedMihTable(int start, int bits, int directBits, ReadOnlyMemory<int> offsets, ReadOnlyMemory<int> rows, ReadOnlyMemory<ulong> words, bool hasInlineCodes, bool hasFilterWords)
     {
         Start = start;
         Bits = bits;
         DirectBits = directBits;
         Offsets = offsets;
         Rows = rows;
-        Codes = codes;
+        Words = words;
         HasInlineCodes = hasInlineCodes;
+        HasFilterWords = hasFilterWords;
     }
 
     /// <summary>The first bit of the substring.</summary>
@@ -35,11 +36,20 @@ internal sealed class MappedMihTable
     /// <summary>The row of each posting (64-byte aligned in the mapping).</summary>
     public ReadOnlyMemory<int> Rows { get; }
 
-    /// <summary>The code of each posting; empty when the table has no inline codes.</summary>
-    public ReadOnlyMemory<ulong> Codes { get; }
+    /// <summary>The word of each posting (its code or its filter word, as the flags say; 64-byte aligned in the mapping); empty when the table has neither.</summary>
+    public ReadOnlyMemory<ulong> Words { get; }
 
-    /// <summary>Whether the postings carry their codes.</summary>
+    /// <summary>The code of each posting; empty when the table has no inline codes.</summary>
+    public ReadOnlyMemory<ulong> Codes => HasInlineCodes ? Words : ReadOnlyMemory<ulong>.Empty;
+
+    /// <summary>The filter word of each posting; empty when the table has no filter words.</summary>
+    public ReadOnlyMemory<ulong> FilterWords => HasFilterWords ? Words : ReadOnlyMemory<ulong>.Empty;
+
+    /// <summary>Whether the postings carry their codes (table flag 1).</summary>
     public bool HasInlineCodes { get; }
+
+    /// <summary>Whether the postings carry filter words (table flag 2).</summary>
+    public bool HasFilterWords { get; }
 }
 
 /// <summary>

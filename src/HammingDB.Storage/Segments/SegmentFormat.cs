@@ -48,7 +48,11 @@ internal enum VectorKind : uint
 ///   array starting where the one before it ends, each followed by zero padding to a multiple of 64:
 ///   offsets  (2^directBits + 1) x i32: bucket v holds postings offsets[v] .. offsets[v + 1] - 1
 ///   rows     rows x i32: the row of each posting
-///   codes    (flag 1 of the table) rows x u64: the code of each posting (codes of at most 64 bits)
+///   words    (flag 1 or 2 of the table, never both) rows x u64, one per posting:
+///            flag 1, inline codes: the code of the posting (codes of at most 64 bits only);
+///            flag 2, filter words: for a table of bits [start, start + bits) of a B-bit code (B over 64 only), bit i of the
+///            word, for i &lt; L = min(64, B - bits), is code bit (start + bits + i) mod B (the bits after the substring, wrapping
+///            round the code, never overlapping it: fewer than 64 when B &lt; bits + 64); bits L..63 are 0
 ///   The section runs from the first table's offsets array to the end of the last array's padding.
 /// key blocks, then payload blocks (flag 1): one block per 4096 rows, each
 ///   0..3    u32 CRC-32C of bytes 4..(16 + stored - 1)
@@ -59,8 +63,9 @@ internal enum VectorKind : uint
 ///           (flag 1) the same for payload blocks; (flag 2) u32 CRC-32C per MiB of the vector section;
 ///           (version 2) u32 MIH table count (at most the code bits), then per table 40 bytes:
 ///             0..3   u32 start (first bit of the substring)   4..7   u32 bits (1..64, start + bits &lt;= code bits)
-///             8..11  u32 direct bits (1..24, &lt;= bits)        12..15 u32 flags (1: inline codes; code bits &lt;= 64 only)
-///             16..23 u64 offset of the offsets array   24..31 u64 offset of the rows array   32..39 u64 offset of the codes array (0 without)
+///             8..11  u32 direct bits (1..24, &lt;= bits)        12..15 u32 flags (0: none; 1: inline codes, code bits &lt;= 64 only;
+///                                                                        2: filter words, code bits over 64 only; any other value is refused)
+///             16..23 u64 offset of the offsets array   24..31 u64 offset of the rows array   32..39 u64 offset of the words array (0 without)
 ///           then u32 CRC-32C per MiB of the MIH section (none when it is empty)
 /// footer, last 64 bytes:
 ///   0..7    u64 codes offset (64)      8..15   u64 vectors offset (0 without)
@@ -93,8 +98,11 @@ internal static class SegmentFormat
     /// <summary>The bytes of one MIH table's entry in the metadata.</summary>
     public const int MihTableEntryBytes = 40;
 
-    /// <summary>Table flag: the postings carry their codes.</summary>
+    /// <summary>Table flag: the postings carry their codes (codes of at most 64 bits).</summary>
     public const uint MihFlagInlineCodes = 1;
+
+    /// <summary>Table flag: the postings carry filter words, the bits after the substring (codes over 64 bits; see the layout above).</summary>
+    public const uint MihFlagFilterWords = 2;
 
     /// <summary>The widest substring a table may index, and the widest code whose postings may carry it inline.</summary>
     public const int MaxMihBits = 64;
@@ -104,15 +112,15 @@ internal static class SegmentFormat
 
     /// <summary>
     /// Where the arrays of one MIH table go when the one before ends at <paramref name="at"/> (64-byte aligned):
-    /// its offsets, its rows, its codes (0 without) and the end of its last array's padding.
+    /// its offsets, its rows, its words (inline codes or filter words; 0 without) and the end of its last array's padding.
     /// </summary>
-    public static (long Offsets, long Rows, long Codes, long End) MihTablePlace(long at, int directBits, long rows, bool inlineCodes)
+    public static (long Offsets, long Rows, long Codes, long End) MihTablePlace(long at, int directBits, long rows, bool words)
     {
         long offsets = at;
         long rowsAt = Align64(offsets + 4L * ((1L << directBits) + 1));
         long end = Align64(rowsAt + 4L * rows);
         long codes = 0;
-        if (inlineCodes)
+        if (words)
         {
             codes = end;
             end = Align64(codes + 8L * rows);

@@ -59,15 +59,15 @@ internal sealed unsafe class SegmentReader : IDisposable
         for (int t = 0; t < tables.Length; t++)
         {
             MihEntry e = mihEntries[t];
-            ReadOnlyMemory<ulong> codes = e.CodesAt == 0 ? ReadOnlyMemory<ulong>.Empty : new MappedMemory<ulong>(this, region, e.CodesAt, rows).Memory;
+            ReadOnlyMemory<ulong> words = e.WordsAt == 0 ? ReadOnlyMemory<ulong>.Empty : new MappedMemory<ulong>(this, region, e.WordsAt, rows).Memory;
             tables[t] = new MappedMihTable(e.Start, e.Bits, e.DirectBits, new MappedMemory<int>(this, region, e.OffsetsAt, (1 << e.DirectBits) + 1).Memory,
-                new MappedMemory<int>(this, region, e.RowsAt, rows).Memory, codes, e.CodesAt != 0);
+                new MappedMemory<int>(this, region, e.RowsAt, rows).Memory, words, e.Flags == SegmentFormat.MihFlagInlineCodes, e.Flags == SegmentFormat.MihFlagFilterWords);
         }
         MihTables = tables;
     }
 
     /// <summary>One MIH table's entry in the metadata, checked.</summary>
-    private readonly record struct MihEntry(int Start, int Bits, int DirectBits, long OffsetsAt, long RowsAt, long CodesAt);
+    private readonly record struct MihEntry(int Start, int Bits, int DirectBits, uint Flags, long OffsetsAt, long RowsAt, long WordsAt);
 
     public string Path => _file.Path;
 
@@ -253,22 +253,27 @@ internal sealed unsafe class SegmentReader : IDisposable
             Require(path, offset, start <= (uint)codeBits - bits, $"{table} indexes bits {start}..{(ulong)start + bits - 1}, outside the {codeBits}-bit code");
             Require(path, offset + 8, directBits >= 1 && directBits <= Math.Min(bits, SegmentFormat.MaxMihDirectBits),
                 $"{table} addresses {directBits} bits directly (1..{SegmentFormat.MaxMihDirectBits}, at most its {bits} bits)");
-            Require(path, offset + 12, (flags & ~SegmentFormat.MihFlagInlineCodes) == 0, $"{table} has flags {flags}, which are unknown");
-            bool inline = (flags & SegmentFormat.MihFlagInlineCodes) != 0;
+            Require(path, offset + 12, (flags & ~(SegmentFormat.MihFlagInlineCodes | SegmentFormat.MihFlagFilterWords)) == 0, $"{table} has flags {flags}, which are unknown");
+            Require(path, offset + 12, flags != (SegmentFormat.MihFlagInlineCodes | SegmentFormat.MihFlagFilterWords), $"{table} has flags {flags}: inline codes and filter words both, which exclude each other");
+            bool inline = flags == SegmentFormat.MihFlagInlineCodes;
+            bool filters = flags == SegmentFormat.MihFlagFilterWords;
             Require(path, offset + 12, !inline || codeBits <= SegmentFormat.MaxMihBits, $"{table} has inline codes, which {codeBits}-bit codes cannot");
-            var place = SegmentFormat.MihTablePlace(cursor, (int)directBits, rows, inline);
+            Require(path, offset + 12, !filters || codeBits > SegmentFormat.MaxMihBits, $"{table} has filter words, which {codeBits}-bit codes (at most {SegmentFormat.MaxMihBits}) do not use");
+            bool words = inline || filters;
+            string what = inline ? "codes" : "filter words";
+            var place = SegmentFormat.MihTablePlace(cursor, (int)directBits, rows, words);
             RequireArray(path, offset + 16, offsetsAt, 4L * ((1L << (int)directBits) + 1), place.Offsets, sectionStart, metadataOffset, $"the offsets array of {table}");
             RequireArray(path, offset + 24, rowsAt, 4L * rows, place.Rows, sectionStart, metadataOffset, $"the rows array of {table}");
-            if (inline)
+            if (words)
             {
-                RequireArray(path, offset + 32, codesAt, 8L * rows, place.Codes, sectionStart, metadataOffset, $"the codes array of {table}");
+                RequireArray(path, offset + 32, codesAt, 8L * rows, place.Codes, sectionStart, metadataOffset, $"the {what} array of {table}");
             }
             else
             {
-                Require(path, offset + 32, codesAt == 0, $"{table} has no inline codes but a codes array at {codesAt}");
+                Require(path, offset + 32, codesAt == 0, $"{table} has no inline codes or filter words but a words array at {codesAt}");
             }
             Require(path, offset + 16, place.End <= metadataOffset, $"{table} ends at {place.End}, past the metadata at {metadataOffset}");
-            entries[t] = new MihEntry((int)start, (int)bits, (int)directBits, place.Offsets, place.Rows, place.Codes);
+            entries[t] = new MihEntry((int)start, (int)bits, (int)directBits, flags, place.Offsets, place.Rows, place.Codes);
             cursor = place.End;
         }
         int chunks = SegmentFormat.ChunkCount(cursor - sectionStart);

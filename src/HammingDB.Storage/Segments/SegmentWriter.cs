@@ -57,6 +57,15 @@ internal sealed class SegmentMihTable
 
     /// <summary>The code of each posting (codes of at most 64 bits only), or null.</summary>
     public ulong[]? Codes { get; init; }
+
+    /// <summary>The filter word of each posting (codes over 64 bits only; never with <see cref="Codes"/>), or null: see <see cref="SegmentFormat"/>.</summary>
+    public ulong[]? FilterWords { get; init; }
+
+    /// <summary>The table's per-posting words (<see cref="Codes"/> or <see cref="FilterWords"/>), or null.</summary>
+    internal ulong[]? Words => Codes ?? FilterWords;
+
+    /// <summary>The table's flags in the segment metadata.</summary>
+    internal uint Flags => (Codes is null ? 0 : SegmentFormat.MihFlagInlineCodes) | (FilterWords is null ? 0 : SegmentFormat.MihFlagFilterWords);
 }
 
 /// <summary>Writes segment files (format: <see cref="SegmentFormat"/>).</summary>
@@ -122,11 +131,11 @@ internal static class SegmentWriter
         output.Tap = mihChecksums;
         foreach (SegmentMihTable table in contents.MihTables)
         {
-            (long offsetsAt, long rowsAt, long codesAt, long end) = SegmentFormat.MihTablePlace(output.Position, table.DirectBits, rows, table.Codes is not null);
+            (long offsetsAt, long rowsAt, long codesAt, long end) = SegmentFormat.MihTablePlace(output.Position, table.DirectBits, rows, table.Words is not null);
             BinaryPrimitives.WriteUInt32LittleEndian(entry, (uint)table.Start);
             BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], (uint)table.Bits);
             BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], (uint)table.DirectBits);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry[12..], table.Codes is null ? 0 : SegmentFormat.MihFlagInlineCodes);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[12..], table.Flags);
             BinaryPrimitives.WriteUInt64LittleEndian(entry[16..], (ulong)offsetsAt);
             BinaryPrimitives.WriteUInt64LittleEndian(entry[24..], (ulong)rowsAt);
             BinaryPrimitives.WriteUInt64LittleEndian(entry[32..], (ulong)codesAt);
@@ -135,9 +144,9 @@ internal static class SegmentWriter
             output.PadTo64();
             output.Write(MemoryMarshal.AsBytes(table.Rows.AsSpan()));
             output.PadTo64();
-            if (table.Codes is { } inline)
+            if (table.Words is { } words)
             {
-                output.Write(MemoryMarshal.AsBytes(inline.AsSpan()));
+                output.Write(MemoryMarshal.AsBytes(words.AsSpan()));
                 output.PadTo64();
             }
             if (output.Position != end)
@@ -338,6 +347,10 @@ internal static class SegmentWriter
                     throw new ArgumentException(Bad($"posting {i} names row {postings[i]}, outside [0, {rows})"), nameof(tables));
                 }
             }
+            if (table.Codes is not null && table.FilterWords is not null)
+            {
+                throw new ArgumentException(Bad("a table carries inline codes or filter words, not both"), nameof(tables));
+            }
             if (table.Codes is { } inline)
             {
                 if (codeBits > SegmentFormat.MaxMihBits)
@@ -347,6 +360,17 @@ internal static class SegmentWriter
                 if (inline.Length != rows)
                 {
                     throw new ArgumentException(Bad($"{inline.Length} inline codes; the segment has {rows} rows"), nameof(tables));
+                }
+            }
+            if (table.FilterWords is { } filters)
+            {
+                if (codeBits <= SegmentFormat.MaxMihBits)
+                {
+                    throw new ArgumentException(Bad($"filter words are for codes over {SegmentFormat.MaxMihBits} bits, not {codeBits}"), nameof(tables));
+                }
+                if (filters.Length != rows)
+                {
+                    throw new ArgumentException(Bad($"{filters.Length} filter words; the segment has {rows} rows"), nameof(tables));
                 }
             }
         }

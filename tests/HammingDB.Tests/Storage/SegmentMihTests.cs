@@ -72,8 +72,8 @@ public class SegmentMihTests(ITestOutputHelper output)
     };
 
     /// <summary>The tables the Index layer builds for <paramref name="layout"/>, as handed to the writer.</summary>
-    internal static List<SegmentMihTable> BuildTables(CodeBlock codes, MihLayout layout) =>
-        Enumerable.Range(0, layout.Count).Select(i => MihTable.Build(codes, layout, i)).Select(t => new SegmentMihTable
+    internal static List<SegmentMihTable> BuildTables(CodeBlock codes, MihLayout layout, bool filterWords = false) =>
+        Enumerable.Range(0, layout.Count).Select(i => MihTable.Build(codes, layout, i, filterWords)).Select(t => new SegmentMihTable
         {
             Start = t.Start,
             Bits = t.Bits,
@@ -81,6 +81,7 @@ public class SegmentMihTests(ITestOutputHelper output)
             Offsets = t.Offsets.ToArray(),
             Rows = t.Rows.ToArray(),
             Codes = t.HasInlineCodes ? t.InlineCodes.ToArray() : null,
+            FilterWords = t.HasFilterWords ? t.FilterWords.ToArray() : null,
         }).ToList();
 
     private static MemoryFileSystem Written(SegmentContents contents)
@@ -242,22 +243,25 @@ public class SegmentMihTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(16, 3000, 1, false, 0)]
-    [InlineData(64, 5000, 3, true, 3)]
-    [InlineData(128, 2000, 2, true, 0)]
-    [InlineData(64, 0, 1, false, 2)]
-    public void Mih_tables_read_back_in_place_in_the_mapping(int bits, int rows, int keyKind, bool payloads, int dimension)
+    [InlineData(16, 3000, 1, false, 0, false)]
+    [InlineData(64, 5000, 3, true, 3, false)]
+    [InlineData(128, 2000, 2, true, 0, false)]
+    [InlineData(128, 2000, 2, true, 0, true)]
+    [InlineData(72, 3000, 1, false, 2, true)]
+    [InlineData(64, 0, 1, false, 2, false)]
+    public void Mih_tables_read_back_in_place_in_the_mapping(int bits, int rows, int keyKind, bool payloads, int dimension, bool filterWords)
     {
         int seed = bits * 11 + rows;
         output.WriteLine($"seed {seed}");
         SegmentContents plain = SegmentTests.Contents(seed, bits, rows, (KeyKind)keyKind, payloads, dimension);
         MihLayout layout = MihLayout.Choose(bits, rows);
-        List<SegmentMihTable> tables = BuildTables(plain.Codes.Block, layout);
+        List<SegmentMihTable> tables = BuildTables(plain.Codes.Block, layout, filterWords);
         if (tables.Count + 3 <= bits) // (no rows: Choose already takes one table per bit)
         {
-            tables.AddRange(BuildTables(plain.Codes.Block, MihLayout.Split(bits, 3, maxDirectBits: 10))); // wide substrings: direct bits below the width
+            tables.AddRange(BuildTables(plain.Codes.Block, MihLayout.Split(bits, 3, maxDirectBits: 10), filterWords)); // wide substrings: direct bits below the width
         }
         Assert.All(tables, t => Assert.Equal(bits <= 64, t.Codes is not null));
+        Assert.All(tables, t => Assert.Equal(bits > 64 && filterWords, t.FilterWords is not null));
         SegmentContents contents = WithTables(plain, tables);
         MemoryFileSystem fs = Written(contents);
         SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
@@ -274,9 +278,10 @@ public class SegmentMihTests(ITestOutputHelper output)
                 long rowsAt = FileOffsetOf(reader, table.Rows);
                 Assert.Equal(SegmentFormat.Align64(at + 4L * table.Offsets.Length), rowsAt);
                 at = SegmentFormat.Align64(rowsAt + 4L * rows);
-                if (table.HasInlineCodes)
+                Assert.Equal(bits > 64 && filterWords, table.HasFilterWords);
+                if (table.HasInlineCodes || table.HasFilterWords)
                 {
-                    Assert.Equal(at, FileOffsetOf(reader, table.Codes));
+                    Assert.Equal(at, FileOffsetOf(reader, table.Words));
                     at = SegmentFormat.Align64(at + 8L * rows);
                 }
                 Assert.Equal(0, at % 64);
@@ -412,9 +417,11 @@ public class SegmentMihTests(ITestOutputHelper output)
         { 1616 + 8, 9, 4, 1624, "MIH table 0 addresses 9 bits directly" },
         { 1616 + 8, 25, 4, 1624, "MIH table 0 addresses 25 bits directly" },
         { 1616 + 8, 5, 4, 1640, "the rows array of MIH table 0 is at 256; following the array before it, 64-byte aligned, it must be at 320" },
-        { 1616 + 12, 2, 4, 1628, "MIH table 0 has flags 2, which are unknown" },
+        { 1616 + 12, 4, 4, 1628, "MIH table 0 has flags 4, which are unknown" },
+        { 1616 + 12, 2, 4, 1628, "MIH table 0 has filter words, which 16-bit codes (at most 64) do not use" },
+        { 1656 + 12, 3, 4, 1668, "MIH table 1 has flags 3: inline codes and filter words both, which exclude each other" },
         { 1616 + 12, 1, 4, 1648, "the codes array of MIH table 0 at 0 (+40 bytes) lies outside the MIH section" },
-        { 1656 + 12, 0, 4, 1688, "MIH table 1 has no inline codes but a codes array at 1472" },
+        { 1656 + 12, 0, 4, 1688, "MIH table 1 has no inline codes or filter words but a words array at 1472" },
         { 1696, 0, 4, 128, "the checksum of the MiB of MIH tables at 128 does not match" },
     };
 
@@ -547,5 +554,185 @@ public class SegmentMihTests(ITestOutputHelper output)
         // The same tables, well formed, are written.
         SegmentWriter.Write(fs, Dir, Name, WithTables(wider, [built]));
         Assert.Equal([Name], fs.ListFiles(Dir));
+    }
+
+    // The golden wide segment: three 72-bit codes (two words each), u64 keys, and two 12-bit tables (4 direct bits) with
+    // filter words: 60 bits each (72 - 12), the bits after the substring wrapping round the code.
+    private static readonly ulong[][] WideCodes = [[0x0123456789ABCDEF, 0x5A], [0xFEDCBA9876543210, 0xC3], [0x0F0F0F0F0F0F0F0F, 0x00]];
+
+    // Table 0: bits 0..11, bucket = bits 8..11: row 1 in bucket 2, row 0 in 13, row 2 in 15; filter words = bits 12..71.
+    private static SegmentMihTable WideTable0() => new()
+    {
+        Start = 0,
+        Bits = 12,
+        DirectBits = 4,
+        Offsets = [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3],
+        Rows = [1, 0, 2],
+        FilterWords = [0x0C3FEDCBA9876543, 0x05A0123456789ABC, 0x0000F0F0F0F0F0F0],
+    };
+
+    // Table 1: bits 60..71, bucket = bits 68..71: row 2 in bucket 0, row 0 in 5, row 1 in 12; filter words = bits 0..59 (wrapped).
+    private static SegmentMihTable WideTable1() => new()
+    {
+        Start = 60,
+        Bits = 12,
+        DirectBits = 4,
+        Offsets = [0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3],
+        Rows = [2, 0, 1],
+        FilterWords = [0x0F0F0F0F0F0F0F0F, 0x0123456789ABCDEF, 0x0EDCBA9876543210],
+    };
+
+    private static SegmentContents WideContents(IReadOnlyList<SegmentMihTable>? tables = null)
+    {
+        var codes = new PackedCodes(new CodeLayout(72), WideCodes.Length);
+        foreach (ulong[] code in WideCodes)
+        {
+            codes.Add(code);
+        }
+        return new SegmentContents
+        {
+            Codes = codes,
+            KeyKind = KeyKind.UInt64,
+            Keys = GoldenKeys.Take(3).Select(SegmentTests.U64Key).ToList(),
+            MihTables = tables ?? [WideTable0(), WideTable1()],
+        };
+    }
+
+    [Fact]
+    public void The_golden_filter_word_tables_are_what_the_index_layer_builds()
+    {
+        List<SegmentMihTable> built = BuildTables(WideContents().Codes.Block, MihLayout.Split(72, 6, maxDirectBits: 4), filterWords: true);
+        foreach ((SegmentMihTable hand, SegmentMihTable b) in new[] { (WideTable0(), built[0]), (WideTable1(), built[5]) })
+        {
+            Assert.Equal((hand.Start, hand.Bits, hand.DirectBits), (b.Start, b.Bits, b.DirectBits));
+            Assert.Equal(hand.Offsets, b.Offsets);
+            Assert.Equal(hand.Rows, b.Rows);
+            Assert.Equal(hand.FilterWords, b.FilterWords);
+            Assert.Null(b.Codes);
+        }
+    }
+
+    [Fact]
+    public void Golden_bytes_of_a_wide_code_segment_with_filter_words()
+    {
+        MemoryFileSystem fs = Written(WideContents());
+        byte[] bytes = fs.ReadAllBytes(SegmentPath);
+        string hex = Convert.ToHexString(bytes).ToLowerInvariant();
+        output.WriteLine(hex);
+        SegmentMihTable t0 = WideTable0(), t1 = WideTable1();
+        string expected = string.Concat(
+            // header: magic, version 2, 72 bits, 3 rows, key kind 1, flags 0, dimension 0, reserved, CRC
+            "4844425345474d54", "02000000", "48000000", "0300000000000000", "01000000", "00000000", "00000000", Zeros(24), "HEADERCRC",
+            // codes at 64, two words each (the second holds bits 64..71), padded to 128
+            Le64(0x0123456789ABCDEF, 0x5A, 0xFEDCBA9876543210, 0xC3, 0x0F0F0F0F0F0F0F0F, 0), Zeros(16),
+            // MIH section at 128. Table 0: 17 offsets at 128 (padded to 256), 3 rows at 256 (padded to 320), 3 filter words at 320 (padded to 384)
+            Le32(t0.Offsets), Zeros(60), Le32(1, 0, 2), Zeros(52), Le64(0x0C3FEDCBA9876543, 0x05A0123456789ABC, 0x0000F0F0F0F0F0F0), Zeros(40),
+            // table 1: 17 offsets at 384 (padded to 512), 3 rows at 512 (padded to 576), 3 filter words at 576 (padded to 640)
+            Le32(t1.Offsets), Zeros(60), Le32(2, 0, 1), Zeros(52), Le64(0x0F0F0F0F0F0F0F0F, 0x0123456789ABCDEF, 0x0EDCBA9876543210), Zeros(40),
+            // key block at 640: CRC, 24 raw, 24 stored, raw encoding; three keys big-endian
+            "KEYBLOCKCRC", "18000000", "18000000", "00000000", "0123456789abcdef", "13579bdf02468ace", "2f1e0d3c4b5a6978",
+            // metadata at 680: code chunk CRC; key block offsets 640, 680; 2 MIH tables:
+            "CODECRC", Le64(640, 680), "02000000",
+            //   start 0, 12 bits, 4 direct, flags 2 (filter words), offsets at 128, rows at 256, filter words at 320
+            Le32(0, 12, 4, 2), Le64(128, 256, 320),
+            //   start 60, 12 bits, 4 direct, flags 2 (filter words), offsets at 384, rows at 512, filter words at 576
+            Le32(60, 12, 4, 2), Le64(384, 512, 576),
+            //   one MIH chunk CRC (the section 128..640)
+            "MIHCRC",
+            // footer at 788: codes 64, vectors 0, metadata 680, 108 bytes, metadata CRC, rows 3, 72 bits, kind 1, flags 0, dim 0, version 2, CRC
+            Le64(64, 0, 680), "6c000000", "METADATACRC", "0300000000000000", "48000000", "01000000", "00000000", "00000000", "02000000", "FOOTERCRC");
+        string Crc(int from, int to) => Convert.ToHexString(BitConverter.GetBytes(Crc32C.Compute(bytes.AsSpan(from, to - from)))).ToLowerInvariant();
+        expected = expected.Replace("HEADERCRC", Crc(0, 60), StringComparison.Ordinal)
+            .Replace("KEYBLOCKCRC", Crc(644, 680), StringComparison.Ordinal)
+            .Replace("CODECRC", Crc(64, 112), StringComparison.Ordinal)
+            .Replace("MIHCRC", Crc(128, 640), StringComparison.Ordinal)
+            .Replace("METADATACRC", Crc(680, 788), StringComparison.Ordinal)
+            .Replace("FOOTERCRC", Crc(788, 848), StringComparison.Ordinal);
+        Assert.Equal(852, bytes.Length);
+        Assert.Equal(expected, hex);
+
+        using SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
+        SegmentTests.AssertReadsBack(WideContents(), reader);
+        Assert.All(reader.MihTables, t => Assert.True(t.HasFilterWords && !t.HasInlineCodes && t.Codes.IsEmpty));
+        Assert.Equal([320L, 576L], reader.MihTables.Select(t => FileOffsetOf(reader, t.FilterWords)));
+    }
+
+    [Fact]
+    public void Every_single_bit_flip_of_a_wide_segment_with_filter_words_is_caught_at_open_or_lies_in_the_code_padding()
+    {
+        SegmentContents contents = WideContents();
+        MemoryFileSystem fs = Written(contents);
+        byte[] whole = fs.ReadAllBytes(SegmentPath);
+        (int caught, int harmless) = SegmentTests.FlipEveryBitAndCut(fs, SegmentPath, whole, contents, at => Assert.InRange(at, 112, 127));
+        output.WriteLine($"{caught} flips caught, {harmless} in the padding after the codes");
+        Assert.Equal(8 * 16, harmless);
+    }
+
+    [Fact]
+    public void Filter_word_flags_that_cannot_be_right_are_refused()
+    {
+        MemoryFileSystem fs = Written(WideContents());
+        byte[] whole = fs.ReadAllBytes(SegmentPath);
+        const int entry0 = 680 + 4 + 16 + 4; // after the code chunk CRC, two key block offsets and the table count
+        foreach ((uint flags, string reason) in new[]
+        {
+            (3u, "MIH table 0 has flags 3: inline codes and filter words both, which exclude each other"),
+            (1u, "MIH table 0 has inline codes, which 72-bit codes cannot"),
+            (6u, "MIH table 0 has flags 6, which are unknown"),
+            (0u, "MIH table 0 has no inline codes or filter words but a words array at 320"),
+        })
+        {
+            byte[] bytes = whole.ToArray();
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(entry0 + 12), flags);
+            Reseal(bytes);
+            fs.Replace(SegmentPath, bytes);
+            CorruptionException e = Assert.Throws<CorruptionException>(() => SegmentReader.Open(fs, SegmentPath).Dispose());
+            Assert.Equal(reason, e.Reason);
+            Assert.Equal(flags == 0 ? entry0 + 32L : entry0 + 12L, e.Offset);
+        }
+
+        // The writer refuses them too, before anything is written.
+        var empty = new MemoryFileSystem();
+        SegmentMihTable t0 = WideTable0();
+        SegmentMihTable both = new() { Start = 0, Bits = 12, DirectBits = 4, Offsets = t0.Offsets, Rows = t0.Rows, FilterWords = t0.FilterWords, Codes = [1, 2, 3] };
+        SegmentMihTable short0 = new() { Start = 0, Bits = 12, DirectBits = 4, Offsets = t0.Offsets, Rows = t0.Rows, FilterWords = [1, 2] };
+        Assert.Contains("not both", Assert.Throws<ArgumentException>(() => SegmentWriter.Write(empty, Dir, Name, WideContents([both]))).Message, StringComparison.Ordinal);
+        Assert.Contains("2 filter words; the segment has 3 rows", Assert.Throws<ArgumentException>(() => SegmentWriter.Write(empty, Dir, Name, WideContents([short0]))).Message, StringComparison.Ordinal);
+        SegmentMihTable narrow = new() { Start = 0, Bits = 8, DirectBits = 4, Offsets = GoldenTable0().Offsets, Rows = GoldenTable0().Rows, FilterWords = [1, 2, 3, 4, 5] };
+        Assert.Contains("filter words are for codes over 64 bits, not 16", Assert.Throws<ArgumentException>(() => SegmentWriter.Write(empty, Dir, Name, GoldenContents([narrow]))).Message, StringComparison.Ordinal);
+        Assert.Empty(empty.ListFiles(Dir));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Wide_segments_with_and_without_filter_words_open_and_search_as_brute_force(bool filterWords)
+    {
+        // Without filter words the tables are stored exactly as before filter words existed (flags 0, no words array;
+        // the golden bytes of table 0 above pin that layout), so such segments open and search unchanged.
+        const int seed = 61, rows = 3000;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(256);
+        SegmentContents plain = SegmentTests.Contents(seed, 256, rows, KeyKind.UInt64, payloads: false, dimension: 0);
+        SegmentContents contents = WithTables(plain, SegmentTables.Build(plain.Codes.Block, minRows: 1, filterWords));
+        MemoryFileSystem fs = Written(contents);
+        using SegmentReader reader = SegmentReader.Open(fs, SegmentPath);
+        Assert.All(reader.MihTables, t => Assert.Equal((filterWords, false), (t.HasFilterWords, t.HasInlineCodes)));
+        MihIndex index = SegmentTables.Open(reader)!;
+        Assert.All(index.Tables, t => Assert.Equal(filterWords ? MihPostingWords.FilterWords : MihPostingWords.None, t.PostingWords));
+        for (int q = 0; q < 4; q++)
+        {
+            ulong[] query = q == 0 ? TestData.RandomCode(random, layout) : plain.Codes[random.Next(rows)].ToArray();
+            query[0] ^= (ulong)q;
+            foreach (int r in new[] { 0, 4, 40, 100, 128 })
+            {
+                Assert.Equal(TestData.OracleRadius(plain.Codes, query, r), index.Radius(query, r));
+            }
+            foreach (int k in new[] { 1, 10, rows + 1 })
+            {
+                Assert.Equal(TestData.OracleKnn(plain.Codes, query, k), index.Knn(query, k));
+            }
+        }
     }
 }

@@ -74,6 +74,8 @@ public class SegmentTests(ITestOutputHelper output)
             Assert.True(read.Rows.Span.SequenceEqual(written.Rows), $"table {t} rows");
             Assert.Equal(written.Codes is not null, read.HasInlineCodes);
             Assert.True(read.Codes.Span.SequenceEqual(written.Codes), $"table {t} codes");
+            Assert.Equal(written.FilterWords is not null, read.HasFilterWords);
+            Assert.True(read.FilterWords.Span.SequenceEqual(written.FilterWords), $"table {t} filter words");
         }
         reader.VerifyBlocks();
     }

@@ -13,9 +13,15 @@ internal static class BenchMihCommand
         var radius = new Option<int?>("--radius") { Description = "Every code within this Hamming distance (inclusive)." };
         var substrings = new Option<int?>("--substrings") { Description = "Substring count m (default: chosen from the row count and width)." };
         var limit = new Option<long>("--query-limit") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 0 };
+        var filterWords = new Option<string>("--filter-words")
+        {
+            Description = "Filter words beside the postings of codes over 64 bits: off, on, or both (two indexes timed side by side, alternating which goes first).",
+            DefaultValueFactory = _ => "off",
+        };
+        filterWords.AcceptOnlyFromAmong("off", "on", "both");
         var command = new Command("mih", "Multi-index hashing tables built in memory over an .hdbc file, against the exhaustive scan (build rate, memory, per-query time, answers compared).")
         {
-            codes, queries, k, radius, substrings, limit,
+            codes, queries, k, radius, substrings, limit, filterWords,
         };
         command.SetAction(parse =>
         {
@@ -25,7 +31,7 @@ internal static class BenchMihCommand
             CommonOptions.Require(parse.GetValue(substrings) is null or >= 1, $"--substrings must be at least 1; got {parse.GetValue(substrings)}.");
             CommonOptions.Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
             var settings = new MihBenchmarkSettings(parse.GetRequiredValue(codes).FullName, parse.GetRequiredValue(queries).FullName,
-                kValue, radiusValue, parse.GetValue(substrings), parse.GetValue(limit));
+                kValue, radiusValue, parse.GetValue(substrings), parse.GetValue(limit), parse.GetRequiredValue(filterWords));
             return MihBenchmark.Run(settings, context.Stdout, context.Stderr);
         });
         return command;
