@@ -41,12 +41,12 @@ internal static class EvalCommand
             Description = "Comma-separated rescoring factors: k * factor Hamming candidates re-ranked by --metric (needs --ground-truth).",
             DefaultValueFactory = _ => "1,4,10",
         };
-        var metric = new Option<string>("--metric") { Description = "The float metric of rescoring.", DefaultValueFactory = _ => "l2" };
-        metric.AcceptOnlyFromAmong("l2", "cosine", "dot");
+        var metric = new Option<string>("--metric") { Description = "The float metric of rescoring: l2 (squared Euclidean), cosine or dot.", DefaultValueFactory = _ => "l2" };
+        OneOf(metric, "l2", "cosine", "dot");
         var trainRows = new Option<int?>("--train-rows") { Description = "Train on the first N base rows (default: all)." };
         var seed = new Option<ulong>("--seed") { Description = "The seed of every encoder's random draws.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output") { Description = "table (aligned text), markdown, or ndjson (one JSON object per row, written as each is measured).", DefaultValueFactory = _ => "table" };
-        output.AcceptOnlyFromAmong("table", "markdown", "ndjson");
+        OneOf(output, "table", "markdown", "ndjson");
         var threads = new Option<int>("--threads") { Description = "Threads of the Hamming searches.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var encodeSeconds = new Option<double>("--encode-seconds")
         {
@@ -81,6 +81,19 @@ internal static class EvalCommand
             return Task.Run(() => Run(options, context, cancellation), cancellation);
         });
         return command;
+    }
+
+    /// <summary>Accepts only <paramref name="values"/>; the message names the option (AcceptOnlyFromAmong's does not).</summary>
+    private static void OneOf(Option<string> option, params string[] values)
+    {
+        option.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            if (value is null || !values.Contains(value))
+            {
+                result.AddError($"{option.Name} must be one of {string.Join(", ", values)}; got '{value}'.");
+            }
+        });
     }
 
     private static TimeSpan EncodeTiming(double seconds)
