@@ -174,6 +174,18 @@ public sealed class EvalCliTests : CliHarness
         Assert.DoesNotContain("P@", result.Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Base_labels_alone_train_grh_and_the_label_columns_stay_absent()
+    {
+        HdbResult result = Ok(Edit(["--query-labels"], "--encoders", "grh", "--bits", "16", "--output", "ndjson", "--oversample", "80"));
+
+        JsonElement line = Assert.Single(JsonLines(result.Stdout));
+        Assert.Equal("grh", line.GetProperty("encoder").GetString());
+        Assert.Equal(1.0, line.GetProperty("rescored")[0].GetProperty("recall").GetDouble());
+        Assert.False(line.TryGetProperty("precision", out _));
+        Assert.Contains("no --query-labels", result.Stderr, StringComparison.Ordinal);
+    }
+
     // name -> (arguments replaced or added, what the message must say)
     private static readonly Dictionary<string, (Func<EvalCliTests, string[]> Args, string[] Says)> BadCases = new()
     {

@@ -24,11 +24,11 @@ internal static class EvalCommand
 
     public static Command Build(CliContext context)
     {
-        var baseFile = new Option<string>("--base") { Description = "The base vectors (.hdbf or .fvecs, gzip or not): trained on and searched.", Required = true };
-        var queries = new Option<string>("--queries") { Description = "The query vectors (the base's dimension).", Required = true };
-        var baseLabels = new Option<string?>("--base-labels") { Description = "One label per base row (.labels): trains GRH; with --query-labels, the label metrics." };
-        var queryLabels = new Option<string?>("--query-labels") { Description = "One label per query (.labels); needs --base-labels." };
-        var groundTruth = new Option<string?>("--ground-truth") { Description = "The exact nearest base rows of each query (.gt or .ivecs), at least k per query: recall@k." };
+        var baseFile = new Option<string>("--base") { HelpName = "FILE", Description = "The base vectors (.hdbf or .fvecs, gzip or not): trained on and searched.", Required = true };
+        var queries = new Option<string>("--queries") { HelpName = "FILE", Description = "The query vectors (the base's dimension).", Required = true };
+        var baseLabels = new Option<string?>("--base-labels") { HelpName = "FILE", Description = "One label per base row (.labels): trains GRH; with --query-labels, the label metrics." };
+        var queryLabels = new Option<string?>("--query-labels") { HelpName = "FILE", Description = "One label per query (.labels); needs --base-labels." };
+        var groundTruth = new Option<string?>("--ground-truth") { HelpName = "FILE", Description = "The exact nearest base rows of each query (.gt or .ivecs), at least k per query: recall@k." };
         var encoders = new Option<string>("--encoders")
         {
             Description = $"Comma-separated encoders: {string.Join(", ", EncoderNames)}. bq-* make one bit per dimension and run once at that width.",
@@ -124,7 +124,7 @@ internal static class EvalCommand
         var trainingSet = new TrainingSet(
             new ReadOnlyMemory<float>(plan.Data.Base.Values, 0, plan.TrainRows * plan.Data.Base.Dimension),
             plan.Data.Base.Dimension,
-            plan.Data.BaseLabels?[..plan.TrainRows]);
+            plan.BaseLabels?[..plan.TrainRows]);
         for (int i = 0; i < plan.Runs.Count; i++)
         {
             EvalRun run = plan.Runs[i];
@@ -230,9 +230,11 @@ internal sealed record EvalRow(string Name, int TrainRows, TimeSpan TrainTime, d
 /// <summary>What <c>hdb eval</c> will do, after every input has been read and checked.</summary>
 internal sealed class EvalPlan
 {
-    private EvalPlan(EvaluationData data, int trainRows, IReadOnlyList<EvalRun> runs, IReadOnlyList<int> oversample, VectorMetric metric, IReadOnlyList<string> notes)
+    private EvalPlan(
+        EvaluationData data, int[]? baseLabels, int trainRows, IReadOnlyList<EvalRun> runs, IReadOnlyList<int> oversample, VectorMetric metric, IReadOnlyList<string> notes)
     {
         Data = data;
+        BaseLabels = baseLabels;
         TrainRows = trainRows;
         Runs = runs;
         Oversample = oversample;
@@ -240,7 +242,11 @@ internal sealed class EvalPlan
         Notes = notes;
     }
 
+    /// <summary>What the runner measures on (base labels only with query labels: they enable the label metrics).</summary>
     public EvaluationData Data { get; }
+
+    /// <summary>The base labels, given with or without query labels (GRH trains on them).</summary>
+    public int[]? BaseLabels { get; }
 
     public int TrainRows { get; }
 
@@ -336,7 +342,7 @@ internal sealed class EvalPlan
             QueryLabels = queryLabels,
             GroundTruth = truth,
         };
-        return new EvalPlan(data, trainRows, runs, oversample, metric, notes);
+        return new EvalPlan(data, baseLabels, trainRows, runs, oversample, metric, notes);
     }
 
     private static (List<EvalRun> Runs, List<string> Notes) PlanRuns(
