@@ -174,11 +174,21 @@ public sealed class VectorCliTests(ITestOutputHelper output) : CliHarness(output
     {
         var (data, _, _) = Data(2004);
         string db = PathOf("db"), input = WriteVectors("data.hdbf", data);
+        DatasetFiles.WriteLabels(PathOf("short.labels"), new int[DataRows - 1]);
         Ok("train", db, "--collection", "c", "--method", "lsh", "--bits", "32", "--input", input);
         JsonElement again = JsonLines(Ok("train", db, "--collection", "c", "--method", "lsh", "--bits", "32", "--input", input, "--seed", "9").Stdout)[0];
         Assert.Equal("c", again.GetProperty("attached").GetString());
         Assert.Contains("holds 32-bit codes, but the encoder would make 64-bit",
             Bad(null, "train", db, "--collection", "c", "--method", "lsh", "--bits", "64", "--input", input), StringComparison.Ordinal);
+        // From standard input, gzip-compressed, with labels counted to the end of the stream.
+        string labelFile = PathOf("data.labels"), gz = PathOf("data.hdbf.gz");
+        DatasetFiles.WriteLabels(labelFile, Enumerable.Range(0, DataRows).Select(i => i % 3).ToArray());
+        DatasetFiles.WriteVectors(gz, data, VectorFileFormat.Hdbf, compress: true);
+        JsonElement piped = JsonLines(Ok(File.ReadAllBytes(gz), "train", db, "--collection", "s", "--method", "grh", "--bits", "16", "--input", "-",
+            "--labels", labelFile, "--train-rows", "100").Stdout)[0];
+        Assert.Equal(100, piped.GetProperty("rows").GetInt32());
+        Assert.Contains("holds 300 rows; give one label per row", Bad(File.ReadAllBytes(gz), "train", db, "--collection", "t", "--method", "grh", "--bits", "16",
+            "--input", "-", "--labels", PathOf("short.labels"), "--train-rows", "100"), StringComparison.Ordinal);
         Assert.Contains("--key-type string applies only to a new collection",
             Bad(null, "train", db, "--collection", "c", "--method", "lsh", "--bits", "32", "--input", input, "--key-type", "string"), StringComparison.Ordinal);
     }

@@ -94,7 +94,7 @@ internal static class TrainCommand
             {
                 CheckExisting(db!, existing, settings);
             }
-            (FloatVectors vectors, long fileRows) = ReadTrainingRows(settings, context);
+            (FloatVectors vectors, long fileRows) = ReadTrainingRows(settings, context, countAll: settings.Labels is not null);
             int width = spec.Kind == EncoderKind.BinaryQuantization ? (vectors.Dimension + 7) / 8 * 8 : spec.CodeBits;
             CommonOptions.Require(spec.CodeBits == 0 || spec.CodeBits == width,
                 $"--bits {spec.CodeBits}: binary quantization of dimension {vectors.Dimension} makes {width}-bit codes (one bit per dimension, rounded up to a multiple of 8); omit --bits or give {width}.");
@@ -193,8 +193,9 @@ internal static class TrainCommand
             $"collection '{info.Name}' exists with {storage} vector storage; --vector-storage {settings.VectorStorage} applies only to a new collection.");
     }
 
-    // The first --train-rows rows (all by default), every value checked finite, and the file's row count when it is known without reading on (else -1).
-    private static (FloatVectors Vectors, long FileRows) ReadTrainingRows(TrainSettings settings, CliContext context)
+    // The first --train-rows rows (all by default), every value checked finite, and the file's row count: from its length or header, else
+    // by reading on (with countAll; the rows past the training rows are checked as they are counted), else -1.
+    private static (FloatVectors Vectors, long FileRows) ReadTrainingRows(TrainSettings settings, CliContext context, bool countAll)
     {
         VectorFileFormat? format = settings.InputFormat switch
         {
@@ -228,30 +229,24 @@ internal static class TrainCommand
             Array.Resize(ref values, (int)(held * dimension));
         }
         long fileRows = held < limit ? held : reader.Count ?? -1;
+        if (fileRows < 0 && countAll)
+        {
+            var block = new float[Math.Max(1, (1 << 20) / dimension) * dimension];
+            while (VectorFile.ReadRows(reader, block) > 0)
+            {
+            }
+            fileRows = reader.RowsRead;
+        }
         return (new FloatVectors(values, dimension), fileRows);
     }
 
-    // The labels of the training rows: the file must hold one per row of the input (counted by reading on when its length does not tell).
+    // The labels of the training rows: the file must hold one per row of the input.
     private static int[] ReadLabels(string labelsPath, string input, long fileRows, int trainingRows)
     {
         int[] all = VectorFile.Call(() => DatasetFiles.LoadLabels(labelsPath));
-        if (fileRows < 0)
-        {
-            fileRows = CountRows(input);
-        }
         CommonOptions.Require(all.Length == fileRows,
             $"{labelsPath} holds {all.Length} labels, but {input} holds {fileRows} rows; give one label per row.");
         return all.AsSpan(0, trainingRows).ToArray();
-    }
-
-    private static long CountRows(string input)
-    {
-        using FloatVectorReader reader = VectorFile.Call(() => FloatVectorReader.Open(input));
-        var block = new float[Math.Max(1, (1 << 20) / reader.Dimension) * reader.Dimension];
-        while (VectorFile.ReadRows(reader, block) > 0)
-        {
-        }
-        return reader.RowsRead;
     }
 
     private static CollectionInfo Create(HammingDatabase db, TrainSettings settings, VectorEncoder encoder)
