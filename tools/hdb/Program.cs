@@ -98,6 +98,7 @@ internal static class Program
         root.Subcommands.Add(CompactCommand.Build(context));
         root.Subcommands.Add(ExportCommand.Build(context));
         root.Subcommands.Add(CheckCommand.Build(context));
+        root.Subcommands.Add(TrainCommand.Build(context));
         root.Subcommands.Add(EvalCommand.Build(context));
         return root;
     }

@@ -58,6 +58,26 @@ internal sealed class DatasetSource : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads <paramref name="stream"/> from where it is (standard input, a pipe), detecting gzip by its
+    /// magic bytes without seeking; <paramref name="name"/> is used in messages. The stream is left open.
+    /// </summary>
+    public static DatasetSource Open(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var magic = new byte[2];
+        int got = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+        long? length = stream.CanSeek ? stream.Length - stream.Position + got : null;
+        var whole = new PrefixedStream(magic.AsSpan(0, got).ToArray(), stream);
+        if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        {
+            var gzip = new GZipStream(whole, CompressionMode.Decompress, leaveOpen: false);
+            return new DatasetSource(name, new BufferedStream(gzip, BufferBytes), compressed: true, length: null);
+        }
+        return new DatasetSource(name, new BufferedStream(whole, BufferBytes), compressed: false, length);
+    }
+
     /// <summary>An error about this file: "path: message".</summary>
     public InvalidDataException Error(string message) => new($"{Path}: {message}");
 
@@ -97,4 +117,51 @@ internal sealed class DatasetSource : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();
+}
+
+/// <summary>
+/// Bytes already read from a stream (the gzip magic), then the rest of it; read-only, forward-only.
+/// Disposing it leaves the inner stream open (it belongs to the caller).
+/// </summary>
+internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+{
+    private int _prefixAt;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (_prefixAt < prefix.Length)
+        {
+            int n = Math.Min(buffer.Length, prefix.Length - _prefixAt);
+            prefix.AsSpan(_prefixAt, n).CopyTo(buffer);
+            _prefixAt += n;
+            return n;
+        }
+        return inner.Read(buffer);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

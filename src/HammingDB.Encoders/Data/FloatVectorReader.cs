@@ -57,10 +57,20 @@ public sealed class FloatVectorReader : IDisposable
     /// (without a trailing .gz) ends in ".fvecs", else .hdbf. Gzip is detected by its magic bytes.
     /// </summary>
     /// <exception cref="InvalidDataException">The header, or the first row's dimension, is malformed.</exception>
-    public static FloatVectorReader Open(string path, VectorFileFormat? format = null)
+    public static FloatVectorReader Open(string path, VectorFileFormat? format = null) =>
+        Open(DatasetSource.Open(path), format ?? FormatFromName(path));
+
+    /// <summary>
+    /// Reads a float-vector file of <paramref name="format"/> from <paramref name="stream"/> as it
+    /// comes (standard input or a pipe: nothing is sought); <paramref name="name"/> stands for the
+    /// path in messages. Gzip is detected by its magic bytes. Disposing the reader leaves the stream open.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The header, or the first row's dimension, is malformed.</exception>
+    public static FloatVectorReader Open(Stream stream, string name, VectorFileFormat format) =>
+        Open(DatasetSource.Open(stream, name), format);
+
+    private static FloatVectorReader Open(DatasetSource source, VectorFileFormat chosen)
     {
-        VectorFileFormat chosen = format ?? FormatFromName(path);
-        DatasetSource source = DatasetSource.Open(path);
         try
         {
             if (chosen == VectorFileFormat.Fvecs)

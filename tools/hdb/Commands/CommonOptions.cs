@@ -23,10 +23,18 @@ internal static class CommonOptions
         Arity = ArgumentArity.ZeroOrOne,
     };
 
-    public static Option<string> Format(string description)
+    /// <summary>--format: the code formats, and with <paramref name="vectors"/> the float-vector files too (hdbf, fvecs).</summary>
+    public static Option<string> Format(string description, bool vectors = false)
     {
         var option = new Option<string>("--format") { Description = description, Required = true };
-        option.AcceptOnlyFromAmong("hdbc", "hex", "ndjson");
+        if (vectors)
+        {
+            option.AcceptOnlyFromAmong("hdbc", "hex", "ndjson", "hdbf", "fvecs");
+        }
+        else
+        {
+            option.AcceptOnlyFromAmong("hdbc", "hex", "ndjson");
+        }
         return option;
     }
 

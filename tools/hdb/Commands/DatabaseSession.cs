@@ -46,7 +46,8 @@ internal static class DatabaseSession
         List<ulong[]> queries;
         using (InputSource source = InputSource.Open(file, context.Stdin))
         {
-            queries = await QueryReader.ReadAsync(source, format, new Kernels.CodeLayout(info.CodeBits), info.Name).ConfigureAwait(false);
+            queries = await QueryReader.ReadAsync(source, format, new Kernels.CodeLayout(info.CodeBits), info.Name,
+                "this command takes query codes only (hex, hdbc, or ndjson with \"code\"); 'hdb query' takes float vectors").ConfigureAwait(false);
         }
         Run(db, info, search(queries));
         context.Stdout.Flush();

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using HammingDB.Cli.Input;
 using HammingDB.Cli.Output;
+using HammingDB.Encoders;
+using HammingDB.Encoders.Data;
 
 namespace HammingDB.Cli.Commands;
 
@@ -9,7 +11,7 @@ namespace HammingDB.Cli.Commands;
 internal sealed record IngestSettings(string Database, string Collection, string? File, InputFormat Format, ulong? KeyOffset, string Progress, int BatchRows, int? SealRows = null);
 
 /// <summary>
-/// <c>hdb ingest DB [FILE|-] --format hdbc|hex|ndjson [--key-offset N] [--progress auto|plain|json|none] [--batch-rows N]</c>.
+/// <c>hdb ingest DB [FILE|-] --format hdbc|hex|ndjson|hdbf|fvecs [--key-offset N] [--progress auto|plain|json|none] [--batch-rows N]</c>.
 /// </summary>
 internal static class IngestCommand
 {
@@ -21,6 +23,8 @@ internal static class IngestCommand
         "hex: one code per line, or KEY<TAB>HEX; without keys, key = --key-offset + line index (u64 only). " +
         "ndjson: {\"key\":K,\"code\":\"HEX\"} per line, plus \"payload\":\"HEX\" for collections with payloads (K: a number for u64 keys, a string for string and guid keys). " +
         "HEX is the code's bytes in storage order, byte 0 first, two digits per byte (as in .hdbc). " +
+        "Float vectors, for a collection with an encoder (made by hdb train): hdbf or fvecs files (gzip or not; key = --key-offset + row index, u64 keys only), " +
+        "or ndjson lines with \"vector\":[x,...] instead of \"code\"; each vector is encoded by the collection's encoder and stored with its code. " +
         "Bad input exits 2 naming the line (or byte offset) and the problem. A regular FILE is checked whole before anything is written, " +
         "so bad input writes nothing. Standard input and pipes are written batch by batch as they arrive: on bad input the batches before the one " +
         "holding the bad record stay durable (the message says how many rows), and nothing of that batch is written. " +
@@ -31,8 +35,8 @@ internal static class IngestCommand
         var database = CommonOptions.Database();
         var file = CommonOptions.InputFile();
         var collection = CommonOptions.Collection();
-        var format = CommonOptions.Format("The input format: hdbc, hex or ndjson.");
-        var keyOffset = new Option<ulong?>("--key-offset") { Description = "Rows without a key (hdbc, hex lines without KEY<TAB>) get key N + their 0-based index (default 0)." };
+        var format = CommonOptions.Format("The input format: hdbc, hex, ndjson, or float vectors in hdbf or fvecs.", vectors: true);
+        var keyOffset = new Option<ulong?>("--key-offset") { Description = "Rows without a key (hdbc, hdbf, fvecs, hex lines without KEY<TAB>) get key N + their 0-based index (default 0)." };
         var progress = new Option<string>("--progress")
         {
             Description = "auto: a progress bar on stderr when it is a terminal, else plain; plain: lines on stderr; json: {\"durable\":N} on stdout after every durable batch (N: rows of this run durable so far), flushed; none.",
@@ -70,7 +74,7 @@ internal static class IngestCommand
         using InputSource source = InputSource.Open(settings.File, context.Stdin);
         var clock = Stopwatch.StartNew();
         long rows = await IngestProgress.RunAsync(settings.Progress, context, source.Name,
-            progress => DatabaseSession.Run(db, info, new Action(settings, source, progress))).ConfigureAwait(false);
+            progress => DatabaseSession.Run(db, info, new Action(db, settings, source, progress))).ConfigureAwait(false);
         db.Flush();
         double seconds = clock.Elapsed.TotalSeconds;
         JsonLine.Write(context.Stdout, json =>
@@ -85,18 +89,19 @@ internal static class IngestCommand
         return ExitCodes.Ok;
     }
 
-    private sealed class Action(IngestSettings settings, InputSource source, IngestProgress progress) : ICollectionAction<Task<long>>
+    private sealed class Action(HammingDatabase db, IngestSettings settings, InputSource source, IngestProgress progress) : ICollectionAction<Task<long>>
     {
         public async Task<long> Run<TKey>(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys)
             where TKey : notnull
         {
-            CheckShape(info, keys.Numbered);
+            VectorEncoder? encoder = StoredEncoder.Load(db, collection);
+            CheckShape(info, keys.Numbered, encoder);
             IngestRun<TKey> run;
             var clock = Stopwatch.StartNew();
             if (source.IsRegularFile)
             {
                 // First pass: every row checked as the engine will check it, nothing written.
-                run = new IngestRun<TKey>(collection, info, keys, settings, progress, write: false);
+                run = new IngestRun<TKey>(collection, info, keys, settings, progress, write: false, encoder, StoredEncoder.Missing(db, info));
                 try
                 {
                     await ReadAsync(run).ConfigureAwait(false);
@@ -108,7 +113,7 @@ internal static class IngestCommand
                 progress.Checked(run.Rows);
                 source.Rewind();
             }
-            run = new IngestRun<TKey>(collection, info, keys, settings, progress, write: true);
+            run = new IngestRun<TKey>(collection, info, keys, settings, progress, write: true, encoder, StoredEncoder.Missing(db, info));
             try
             {
                 await ReadAsync(run).ConfigureAwait(false);
@@ -133,6 +138,11 @@ internal static class IngestCommand
             {
                 await HdbcStreamReader.ReadAsync(source.Stream, source.Name, run).ConfigureAwait(false);
             }
+            else if (InputSource.IsVectorFile(settings.Format))
+            {
+                using FloatVectorReader reader = VectorFile.Open(source, settings.Format, run.Dimension, run.Collection);
+                run.Vectors(reader, source.Name);
+            }
             else
             {
                 await LineReader.ReadAsync(source.Stream, source.Name, run).ConfigureAwait(false);
@@ -141,17 +151,21 @@ internal static class IngestCommand
         }
 
         // What no row of this input could satisfy: refused before anything is read.
-        private void CheckShape(CollectionInfo info, bool numbered)
+        private void CheckShape(CollectionInfo info, bool numbered, VectorEncoder? encoder)
         {
             string format = InputSource.FormatName(settings.Format);
-            CommonOptions.Require(info.VectorDimension == 0,
-                $"collection '{info.Name}' keeps a vector with every row; hdb ingest cannot supply vectors.");
+            bool vectorFile = InputSource.IsVectorFile(settings.Format);
+            CommonOptions.Require(!vectorFile || encoder is not null, $"{source.Name}: {format} input holds float vectors, but {StoredEncoder.Missing(db, info)}.");
+            CommonOptions.Require(info.VectorDimension == 0 || vectorFile || settings.Format == InputFormat.Ndjson,
+                encoder is null
+                    ? $"collection '{info.Name}' keeps a vector with every row, but has no encoder; hdb ingest supplies vectors only through an encoder (hdb train)."
+                    : $"collection '{info.Name}' keeps a float vector with every row: ingest vectors (--format hdbf or fvecs, or ndjson lines with \"vector\"), not {format} codes.");
             CommonOptions.Require(!info.Payloads || settings.Format == InputFormat.Ndjson,
                 $"collection '{info.Name}' keeps a payload with every row; only ndjson input carries payloads, not {format}.");
-            CommonOptions.Require(numbered || settings.Format != InputFormat.Hdbc,
-                $"{source.Name}: hdbc input has no keys, so rows are numbered from --key-offset, which needs u64 keys; collection '{info.Name}' is keyed by {KeyFormats.NameOf(info.KeyType)}.");
+            CommonOptions.Require(numbered || (settings.Format != InputFormat.Hdbc && !vectorFile),
+                $"{source.Name}: {format} input has no keys, so rows are numbered from --key-offset, which needs u64 keys; collection '{info.Name}' is keyed by {KeyFormats.NameOf(info.KeyType)}.");
             CommonOptions.Require(settings.KeyOffset is null || settings.Format != InputFormat.Ndjson,
-                "--key-offset numbers rows that have no key (hdbc, hex lines without KEY<TAB>); every ndjson row has its key.");
+                "--key-offset numbers rows that have no key (hdbc, hdbf, fvecs, hex lines without KEY<TAB>); every ndjson row has its key.");
         }
     }
 }
@@ -159,7 +173,10 @@ internal static class IngestCommand
 /// <summary>
 /// One pass of <c>hdb ingest</c> over the input: parses each record into a row and adds it to a
 /// batch (the engine checks it there), then either writes each full batch (<c>write</c>: durable when
-/// Apply returns, then reported) or drops it (the checking pass).
+/// Apply returns, then reported) or drops it (the checking pass). Float vectors are encoded by the
+/// collection's encoder when written; the checking pass does not encode (an all-zero code stands in):
+/// encoding refuses only what the reader and the batch check already, a wrong dimension or a value
+/// that is not finite.
 /// </summary>
 internal sealed class IngestRun<TKey> : ILineHandler, ICodeHandler
     where TKey : notnull
@@ -174,13 +191,18 @@ internal sealed class IngestRun<TKey> : ILineHandler, ICodeHandler
     private readonly bool _write;
     private readonly Kernels.CodeLayout _layout;
     private readonly ulong[] _code;
+    private readonly VectorEncoder? _encoder;
+    private readonly VectorTarget _vectors;
     private CollectionBatch<TKey> _batch;
     private int _inBatch;
     private long _batchBytes;
     private bool? _keyed;
 
-    public IngestRun(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys, IngestSettings settings, IngestProgress progress, bool write)
+    public IngestRun(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys, IngestSettings settings, IngestProgress progress, bool write,
+        VectorEncoder? encoder, string noEncoder)
     {
+        _encoder = encoder;
+        _vectors = encoder is null ? VectorTarget.None(noEncoder) : VectorTarget.Of(encoder.Dimension, info.Name);
         _collection = collection;
         _info = info;
         _keys = keys;
@@ -194,6 +216,40 @@ internal sealed class IngestRun<TKey> : ILineHandler, ICodeHandler
 
     /// <summary>Rows written (durable) or, in the checking pass, checked, in whole batches.</summary>
     public long Rows { get; private set; }
+
+    /// <summary>The dimension of the vectors the collection's encoder takes (0: it has none).</summary>
+    public int Dimension => _encoder?.Dimension ?? 0;
+
+    /// <summary>The collection's name.</summary>
+    public string Collection => _info.Name;
+
+    /// <summary>Every row of a float-vector file (its dimension checked already): key = --key-offset + row index.</summary>
+    public void Vectors(FloatVectorReader reader, string source)
+    {
+        VectorEncoder encoder = _encoder!;
+        int dimension = encoder.Dimension;
+        int words = _layout.WordsPerCode;
+        int blockRows = Math.Max(1, Math.Min(4096, (1 << 20) / dimension));
+        var block = new float[blockRows * dimension];
+        long index = 0;
+        int rows;
+        while ((rows = VectorFile.ReadRows(reader, block)) > 0)
+        {
+            ReadOnlySpan<float> vectors = block.AsSpan(0, rows * dimension);
+            ulong[] codes = _write ? encoder.EncodeMany(vectors, rows) : new ulong[rows * words];
+            for (int i = 0; i < rows; i++, index++)
+            {
+                try
+                {
+                    Add(Numbered(index), codes.AsSpan(i * words, words), null, vectors.Slice(i * dimension, dimension));
+                }
+                catch (RecordException e)
+                {
+                    throw new InputException($"{source}: row {index}: {e.Message}.");
+                }
+            }
+        }
+    }
 
     public void Line(ReadOnlySpan<byte> line, long lineNumber)
     {
@@ -223,8 +279,30 @@ internal sealed class IngestRun<TKey> : ILineHandler, ICodeHandler
         }
         else
         {
-            TKey key = NdjsonRecord.ParseRow(line, _layout, _code, _keys, out byte[]? payload);
-            Add(key, _code, payload);
+            TKey key = NdjsonRecord.ParseRow(line, _layout, _code, _vectors, _keys, out byte[]? payload, out bool hasVector);
+            if (hasVector)
+            {
+                float[] vector = _vectors.Buffer!;
+                if (_write)
+                {
+                    _encoder!.Encode(vector, _code);
+                }
+                else
+                {
+                    Array.Clear(_code);
+                }
+                Add(key, _code, payload, vector);
+            }
+            else
+            {
+                if (_info.VectorDimension > 0)
+                {
+                    throw new RecordException(_encoder is null
+                        ? $"collection '{_info.Name}' keeps a float vector with every row, and a \"code\" row has none"
+                        : $"collection '{_info.Name}' keeps a float vector with every row: give \"vector\":[...] (encoded by its encoder), not \"code\"");
+                }
+                Add(key, _code, payload);
+            }
         }
     }
 
@@ -251,16 +329,16 @@ internal sealed class IngestRun<TKey> : ILineHandler, ICodeHandler
         return _keys.FromNumber(offset + (ulong)index);
     }
 
-    private void Add(TKey key, ReadOnlySpan<ulong> code, byte[]? payload)
+    private void Add(TKey key, ReadOnlySpan<ulong> code, byte[]? payload, ReadOnlySpan<float> vector = default)
     {
-        long bytes = 16 + _keys.EncodedBytes(key) + _info.CodeBits / 8 + (payload?.Length ?? 0);
+        long bytes = 16 + _keys.EncodedBytes(key) + _info.CodeBits / 8 + (payload?.Length ?? 0) + 4L * vector.Length;
         if (_inBatch > 0 && _batchBytes + bytes > MaxBatchBytes)
         {
             Commit();
         }
         try
         {
-            _batch.Upsert(key, code, payload);
+            _batch.Upsert(key, code, payload, vector);
         }
         catch (ArgumentException e)
         {

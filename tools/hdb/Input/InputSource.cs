@@ -11,6 +11,12 @@ internal enum InputFormat
 
     /// <summary>One JSON object per line.</summary>
     Ndjson,
+
+    /// <summary>Float vectors in HammingDB's .hdbf (header, then row-major float32), gzip or not.</summary>
+    Hdbf,
+
+    /// <summary>Float vectors in the classic .fvecs (per row: int32 dimension, then float32 values), gzip or not.</summary>
+    Fvecs,
 }
 
 /// <summary>An input named on the command line: a file, or "-" for standard input.</summary>
@@ -45,8 +51,13 @@ internal sealed class InputSource : IDisposable
         "hdbc" => InputFormat.Hdbc,
         "hex" => InputFormat.Hex,
         "ndjson" => InputFormat.Ndjson,
-        _ => throw new InputException($"--format must be hdbc, hex or ndjson; got '{name}'."),
+        "hdbf" => InputFormat.Hdbf,
+        "fvecs" => InputFormat.Fvecs,
+        _ => throw new InputException($"--format must be hdbc, hex, ndjson, hdbf or fvecs; got '{name}'."),
     };
+
+    /// <summary>Whether <paramref name="format"/> is a file of float vectors (.hdbf or .fvecs).</summary>
+    public static bool IsVectorFile(InputFormat format) => format is InputFormat.Hdbf or InputFormat.Fvecs;
 
     /// <summary>Opens <paramref name="path"/> ("-" or null: <paramref name="stdin"/>).</summary>
     public static InputSource Open(string? path, Stream stdin)

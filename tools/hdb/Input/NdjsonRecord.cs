@@ -5,20 +5,34 @@ using HammingDB.Kernels;
 namespace HammingDB.Cli.Input;
 
 /// <summary>
-/// One line of the ndjson format: a JSON object <c>{"key":K,"code":"HEX","payload":"HEX"}</c>.
-/// Rows (ingest) need "key" and "code", take "payload" (hex) and refuse any other member; queries
-/// need only "code" and ignore the other members, so exported rows can be queries.
+/// One line of the ndjson format: a JSON object <c>{"key":K,"code":"HEX","payload":"HEX"}</c>, or with
+/// <c>"vector":[x0,x1,...]</c> (float32 values) instead of "code" for a collection with an encoder.
+/// Rows (ingest) need "key" and one of "code" and "vector", take "payload" (hex) and refuse any other
+/// member; queries need one of "code" and "vector" and ignore the other members, so exported rows can be queries.
 /// </summary>
 internal static class NdjsonRecord
 {
     private static readonly JsonReaderOptions Options = new() { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 8 };
+    private static readonly VectorTarget NoVectors = VectorTarget.None("this input takes codes only");
 
-    /// <summary>A row to ingest.</summary>
+    /// <summary>A row of codes (a "vector" is refused).</summary>
     public static TKey ParseRow<TKey>(ReadOnlySpan<byte> line, CodeLayout layout, Span<ulong> code, KeyFormat<TKey> keys, out byte[]? payload)
+        where TKey : notnull => ParseRow(line, layout, code, NoVectors, keys, out payload, out _);
+
+    /// <summary>A query code (a "vector" is refused).</summary>
+    public static void ParseQuery(ReadOnlySpan<byte> line, CodeLayout layout, Span<ulong> code) => ParseQuery(line, layout, code, NoVectors);
+
+    /// <summary>
+    /// A row to ingest. Its "code" goes to <paramref name="code"/>, or its "vector" to
+    /// <paramref name="vectors"/>.Buffer (then <paramref name="hasVector"/> is true).
+    /// </summary>
+    public static TKey ParseRow<TKey>(ReadOnlySpan<byte> line, CodeLayout layout, Span<ulong> code, VectorTarget vectors, KeyFormat<TKey> keys,
+        out byte[]? payload, out bool hasVector)
         where TKey : notnull
     {
         var reader = new Utf8JsonReader(line, Options);
         bool hasKey = false, hasCode = false;
+        hasVector = false;
         TKey key = default!;
         payload = null;
         try
@@ -38,6 +52,12 @@ internal static class NdjsonRecord
                     reader.Read();
                     ReadCode(ref reader, layout, code);
                 }
+                else if (reader.ValueTextEquals("vector"u8))
+                {
+                    Once(ref hasVector, "vector");
+                    reader.Read();
+                    vectors.Read(ref reader);
+                }
                 else if (reader.ValueTextEquals("payload"u8))
                 {
                     if (payload is not null)
@@ -51,7 +71,8 @@ internal static class NdjsonRecord
                 }
                 else
                 {
-                    throw new RecordException($"unknown member \"{reader.GetString()}\" (a row has \"key\", \"code\" and, with payloads, \"payload\")");
+                    throw new RecordException(
+                        $"unknown member \"{reader.GetString()}\" (a row has \"key\", \"code\" or \"vector\" and, with payloads, \"payload\")");
                 }
             }
             End(ref reader);
@@ -64,18 +85,15 @@ internal static class NdjsonRecord
         {
             throw new RecordException("the object has no \"key\"");
         }
-        if (!hasCode)
-        {
-            throw new RecordException("the object has no \"code\"");
-        }
+        CheckCodeOrVector(hasCode, hasVector, vectors);
         return key;
     }
 
-    /// <summary>A query: only "code" is read.</summary>
-    public static void ParseQuery(ReadOnlySpan<byte> line, CodeLayout layout, Span<ulong> code)
+    /// <summary>A query: only "code" (to <paramref name="code"/>) or "vector" (to <paramref name="vectors"/>.Buffer; returns true) is read.</summary>
+    public static bool ParseQuery(ReadOnlySpan<byte> line, CodeLayout layout, Span<ulong> code, VectorTarget vectors)
     {
         var reader = new Utf8JsonReader(line, Options);
-        bool hasCode = false;
+        bool hasCode = false, hasVector = false;
         try
         {
             Start(ref reader, line);
@@ -86,6 +104,12 @@ internal static class NdjsonRecord
                     Once(ref hasCode, "code");
                     reader.Read();
                     ReadCode(ref reader, layout, code);
+                }
+                else if (reader.ValueTextEquals("vector"u8))
+                {
+                    Once(ref hasVector, "vector");
+                    reader.Read();
+                    vectors.Read(ref reader);
                 }
                 else
                 {
@@ -99,9 +123,19 @@ internal static class NdjsonRecord
         {
             throw new RecordException($"not valid JSON: {e.Message}");
         }
-        if (!hasCode)
+        CheckCodeOrVector(hasCode, hasVector, vectors);
+        return hasVector;
+    }
+
+    private static void CheckCodeOrVector(bool hasCode, bool hasVector, VectorTarget vectors)
+    {
+        if (hasCode && hasVector)
         {
-            throw new RecordException("the object has no \"code\"");
+            throw new RecordException("the object has both \"code\" and \"vector\"; give one of them");
+        }
+        if (!hasCode && !hasVector)
+        {
+            throw new RecordException(vectors.Buffer is null ? "the object has no \"code\"" : "the object has no \"code\" or \"vector\"");
         }
     }
 

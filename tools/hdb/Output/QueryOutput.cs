@@ -7,17 +7,18 @@ namespace HammingDB.Cli.Output;
 /// <summary>
 /// The result formats of <c>hdb query</c>, fed queries in order. ndjson: one line per query,
 /// <c>{"query":I,"results":[{"key":K,"distance":D},...]}</c>; json: one array of those objects; csv:
-/// <c>query,key,distance</c> then one row per result; table: a table on stdout.
+/// <c>query,key,distance</c> then one row per result; table: a table on stdout. Rescored results
+/// (<c>hdb query --rescore</c>) add <c>vector_distance</c> after <c>distance</c> (the Hamming distance) in each.
 /// </summary>
 internal abstract class QueryOutput<TKey> : IDisposable
     where TKey : notnull
 {
-    public static QueryOutput<TKey> Create(string format, TextWriter stdout, KeyFormat<TKey> keys) => format switch
+    public static QueryOutput<TKey> Create(string format, TextWriter stdout, KeyFormat<TKey> keys, bool rescored = false) => format switch
     {
         "ndjson" => new NdjsonOutput(stdout, keys, array: false),
         "json" => new NdjsonOutput(stdout, keys, array: true),
-        "csv" => new CsvOutput(stdout, keys),
-        "table" => new TableOutput(stdout, keys),
+        "csv" => new CsvOutput(stdout, keys, rescored),
+        "table" => new TableOutput(stdout, keys, rescored),
         _ => throw new InputException($"--output must be ndjson, json, csv or table; got '{format}'."),
     };
 
@@ -26,6 +27,11 @@ internal abstract class QueryOutput<TKey> : IDisposable
     }
 
     public abstract void Query(int index, IReadOnlyList<SearchResult<TKey>> results);
+
+    /// <summary>The results of a rescored query: both distances.</summary>
+    public abstract void Query(int index, IReadOnlyList<RescoredResult<TKey>> results);
+
+    private protected static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     public virtual void End()
     {
@@ -56,6 +62,35 @@ internal abstract class QueryOutput<TKey> : IDisposable
 
         public override void Query(int index, IReadOnlyList<SearchResult<TKey>> results)
         {
+            var json = StartQuery(index);
+            foreach (SearchResult<TKey> result in results)
+            {
+                json.WriteStartObject();
+                json.WritePropertyName("key");
+                keys.WriteJson(json, result.Key);
+                json.WriteNumber("distance", result.Distance);
+                json.WriteEndObject();
+            }
+            EndQuery(json);
+        }
+
+        public override void Query(int index, IReadOnlyList<RescoredResult<TKey>> results)
+        {
+            var json = StartQuery(index);
+            foreach (RescoredResult<TKey> result in results)
+            {
+                json.WriteStartObject();
+                json.WritePropertyName("key");
+                keys.WriteJson(json, result.Key);
+                json.WriteNumber("distance", result.HammingDistance);
+                json.WriteNumber("vector_distance", result.VectorDistance);
+                json.WriteEndObject();
+            }
+            EndQuery(json);
+        }
+
+        private System.Text.Json.Utf8JsonWriter StartQuery(int index)
+        {
             if (array)
             {
                 stdout.Write(_first ? "\n" : ",\n");
@@ -65,14 +100,11 @@ internal abstract class QueryOutput<TKey> : IDisposable
             json.WriteStartObject();
             json.WriteNumber("query", index);
             json.WriteStartArray("results");
-            foreach (SearchResult<TKey> result in results)
-            {
-                json.WriteStartObject();
-                json.WritePropertyName("key");
-                keys.WriteJson(json, result.Key);
-                json.WriteNumber("distance", result.Distance);
-                json.WriteEndObject();
-            }
+            return json;
+        }
+
+        private void EndQuery(System.Text.Json.Utf8JsonWriter json)
+        {
             json.WriteEndArray();
             json.WriteEndObject();
             // An array's members end without a newline: the separator writes it.
@@ -97,9 +129,25 @@ internal abstract class QueryOutput<TKey> : IDisposable
         }
     }
 
-    private sealed class CsvOutput(TextWriter stdout, KeyFormat<TKey> keys) : QueryOutput<TKey>
+    private sealed class CsvOutput(TextWriter stdout, KeyFormat<TKey> keys, bool rescored) : QueryOutput<TKey>
     {
-        public override void Begin() => stdout.Write("query,key,distance\n");
+        public override void Begin() => stdout.Write(rescored ? "query,key,distance,vector_distance\n" : "query,key,distance\n");
+
+        public override void Query(int index, IReadOnlyList<RescoredResult<TKey>> results)
+        {
+            string query = index.ToString(CultureInfo.InvariantCulture);
+            foreach (RescoredResult<TKey> result in results)
+            {
+                stdout.Write(query);
+                stdout.Write(',');
+                stdout.Write(Quote(keys.Format(result.Key)));
+                stdout.Write(',');
+                stdout.Write(result.HammingDistance.ToString(CultureInfo.InvariantCulture));
+                stdout.Write(',');
+                stdout.Write(Number(result.VectorDistance));
+                stdout.Write('\n');
+            }
+        }
 
         public override void Query(int index, IReadOnlyList<SearchResult<TKey>> results)
         {
@@ -120,10 +168,24 @@ internal abstract class QueryOutput<TKey> : IDisposable
             field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
     }
 
-    private sealed class TableOutput(TextWriter stdout, KeyFormat<TKey> keys) : QueryOutput<TKey>
+    private sealed class TableOutput(TextWriter stdout, KeyFormat<TKey> keys, bool rescored) : QueryOutput<TKey>
     {
-        private readonly Table _table = new Table().AddColumns(
-            new TableColumn("query").RightAligned(), new TableColumn("key"), new TableColumn("distance").RightAligned());
+        private readonly Table _table = rescored
+            ? new Table().AddColumns(new TableColumn("query").RightAligned(), new TableColumn("key"), new TableColumn("distance").RightAligned(),
+                new TableColumn("vector_distance").RightAligned())
+            : new Table().AddColumns(new TableColumn("query").RightAligned(), new TableColumn("key"), new TableColumn("distance").RightAligned());
+
+        public override void Query(int index, IReadOnlyList<RescoredResult<TKey>> results)
+        {
+            foreach (RescoredResult<TKey> result in results)
+            {
+                _table.AddRow(
+                    new Text(index.ToString(CultureInfo.InvariantCulture)),
+                    new Text(keys.Format(result.Key)),
+                    new Text(result.HammingDistance.ToString(CultureInfo.InvariantCulture)),
+                    new Text(Number(result.VectorDistance)));
+            }
+        }
 
         public override void Query(int index, IReadOnlyList<SearchResult<TKey>> results)
         {
