@@ -25,12 +25,15 @@ def load(peers_path, plan_paths):
         with open(path) as f:
             for line in f:
                 p = json.loads(line)
-                if p.get("op") != "radius":
+                if p.get("bench") != "plan" or p.get("op") != "radius":
                     continue
                 panel = panels.setdefault(p["workload"], {k: {} for k, *_ in SERIES})
                 for key in ("mih_ms", "scan_ms", "auto_ms"):
-                    if p.get(key):
-                        panel[key][p["radius"]] = 1000.0 / p[key]
+                    # Each query's fastest time over the rounds where the run has it (robust to a
+                    # stall), else the mean of the passes.
+                    value = p.get(key.replace("_ms", "_fastest_ms")) or p.get(key)
+                    if value:
+                        panel[key][p["radius"]] = 1000.0 / value
     with open(peers_path) as f:
         for row in csv.DictReader(f):
             if row["op"] != "radius" or row["workload"] not in panels:
