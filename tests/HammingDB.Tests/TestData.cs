@@ -89,4 +89,29 @@ internal static class TestData
     }
 
     private static readonly int[] ByteBits = Enumerable.Range(0, 256).Select(v => Convert.ToString(v, 2).Count(c => c == '1')).ToArray();
+
+    /// <summary>Every row of <paramref name="codes"/> (those <paramref name="keep"/> keeps) with its oracle distance, by distance then row.</summary>
+    public static Neighbor[] BruteNeighbors(PackedCodes codes, ulong[] query, Func<int, bool>? keep = null)
+    {
+        var all = new List<Neighbor>();
+        for (int row = 0; row < codes.Count; row++)
+        {
+            if (keep is null || keep(row))
+            {
+                all.Add(new Neighbor(row, OracleDistance(codes[row], query)));
+            }
+        }
+        all.Sort();
+        return [.. all];
+    }
+
+    /// <summary>Asserts the two neighbour lists are equal, naming the first difference.</summary>
+    public static void AssertSameNeighbors(Neighbor[] expected, Neighbor[] actual, string what)
+    {
+        Assert.True(expected.Length == actual.Length, $"{what}: {expected.Length} expected, {actual.Length} found");
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(expected[i] == actual[i], $"{what}: result {i} is {actual[i]}, expected {expected[i]}");
+        }
+    }
 }

@@ -156,28 +156,6 @@ public class MihFilterWordTests(ITestOutputHelper output)
         return queries;
     }
 
-    private static Neighbor[] BruteAll(PackedCodes codes, ulong[] query, Func<int, bool>? keep = null)
-    {
-        var all = new List<Neighbor>();
-        for (int row = 0; row < codes.Count; row++)
-        {
-            if (keep is null || keep(row))
-            {
-                all.Add(new Neighbor(row, TestData.OracleDistance(codes[row], query)));
-            }
-        }
-        all.Sort();
-        return [.. all];
-    }
-
-    private static void AssertSame(Neighbor[] expected, Neighbor[] actual, string what)
-    {
-        Assert.True(expected.Length == actual.Length, $"{what}: {expected.Length} expected, {actual.Length} found");
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.True(expected[i] == actual[i], $"{what}: result {i} is {actual[i]}, expected {expected[i]}");
-        }
-    }
 
     private static IEnumerable<(int Rows, int Centres)> Datasets() => [(0, 0), (1, 0), (150, 3), (3000, 0), (3000, 6)];
 
@@ -199,11 +177,11 @@ public class MihFilterWordTests(ITestOutputHelper output)
                 Assert.All(index.Tables, t => Assert.True(t.HasFilterWords));
                 foreach (ulong[] query in queries)
                 {
-                    Neighbor[] all = BruteAll(codes, query);
+                    Neighbor[] all = TestData.BruteNeighbors(codes, query);
                     int[] radii = [0, 1, 2, 3, 5, 8, bits / 16, bits / 8, bits / 5, bits / 4, bits / 3, bits / 2, bits, random.Next(bits / 2 + 1)];
                     foreach (int r in radii.Distinct())
                     {
-                        AssertSame(all.Where(n => n.Distance <= r).ToArray(), index.Radius(query, r), $"{rows} rows, {centres} centres, {split}, r {r}");
+                        TestData.AssertSameNeighbors(all.Where(n => n.Distance <= r).ToArray(), index.Radius(query, r), $"{rows} rows, {centres} centres, {split}, r {r}");
                         compared++;
                     }
                 }
@@ -229,10 +207,10 @@ public class MihFilterWordTests(ITestOutputHelper output)
                 var index = new MihIndex(codes.Block, split, filterWords: true);
                 foreach (ulong[] query in queries)
                 {
-                    Neighbor[] all = BruteAll(codes, query);
+                    Neighbor[] all = TestData.BruteNeighbors(codes, query);
                     foreach (int k in new[] { 1, 2, 10, 100, rows - 1, rows, rows + 5 }.Where(k => k >= 0).Distinct())
                     {
-                        AssertSame(all.Take(k).ToArray(), index.Knn(query, k), $"{rows} rows, {centres} centres, {split}, k {k}");
+                        TestData.AssertSameNeighbors(all.Take(k).ToArray(), index.Knn(query, k), $"{rows} rows, {centres} centres, {split}, k {k}");
                         compared++;
                     }
                 }
@@ -273,18 +251,18 @@ public class MihFilterWordTests(ITestOutputHelper output)
             var index = new MihIndex(codes.Block, split, filterWords: true);
             foreach (ulong[] query in Queries(random, layout, codes))
             {
-                Neighbor[] kept = BruteAll(codes, query, row => !deleted[row]);
+                Neighbor[] kept = TestData.BruteNeighbors(codes, query, row => !deleted[row]);
                 foreach (int r in new[] { 0, 2, 5, bits / 8, bits / 4, bits / 2 })
                 {
                     var results = new List<Neighbor>();
                     var sink = new KeptRadius(deleted, results);
                     index.Radius(query, r, ref sink);
                     results.Sort();
-                    AssertSame(kept.Where(n => n.Distance <= r).ToArray(), [.. results], $"{split}, r {r}");
+                    TestData.AssertSameNeighbors(kept.Where(n => n.Distance <= r).ToArray(), [.. results], $"{split}, r {r}");
                 }
                 foreach (int k in new[] { 1, 10, 100, kept.Length, codes.Count })
                 {
-                    AssertSame(kept.Take(k).ToArray(), index.Knn(query, k, new NotDeleted(deleted)), $"{split}, k {k}");
+                    TestData.AssertSameNeighbors(kept.Take(k).ToArray(), index.Knn(query, k, new NotDeleted(deleted)), $"{split}, k {k}");
                 }
             }
         }

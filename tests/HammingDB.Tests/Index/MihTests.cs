@@ -121,28 +121,6 @@ public class MihTests(ITestOutputHelper output)
         return queries;
     }
 
-    private static Neighbor[] BruteAll(PackedCodes codes, ulong[] query, Func<int, bool>? keep = null)
-    {
-        var all = new List<Neighbor>();
-        for (int row = 0; row < codes.Count; row++)
-        {
-            if (keep is null || keep(row))
-            {
-                all.Add(new Neighbor(row, TestData.OracleDistance(codes[row], query)));
-            }
-        }
-        all.Sort();
-        return [.. all];
-    }
-
-    private static void AssertSame(Neighbor[] expected, Neighbor[] actual, string what)
-    {
-        Assert.True(expected.Length == actual.Length, $"{what}: {expected.Length} expected, {actual.Length} found");
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.True(expected[i] == actual[i], $"{what}: result {i} is {actual[i]}, expected {expected[i]}");
-        }
-    }
 
     [Theory]
     [MemberData(nameof(Widths))]
@@ -160,12 +138,12 @@ public class MihTests(ITestOutputHelper output)
                 var index = new MihIndex(codes.Block, split);
                 foreach (ulong[] query in queries)
                 {
-                    Neighbor[] all = BruteAll(codes, query);
+                    Neighbor[] all = TestData.BruteNeighbors(codes, query);
                     int[] radii = [0, 1, 2, 3, 5, bits / 8, bits / 4, bits / 2, random.Next(bits / 2 + 1)];
                     foreach (int r in radii.Distinct())
                     {
                         Neighbor[] expected = all.Where(n => n.Distance <= r).ToArray();
-                        AssertSame(expected, index.Radius(query, r), $"{rows} rows pool {pool}, {split}, r {r}");
+                        TestData.AssertSameNeighbors(expected, index.Radius(query, r), $"{rows} rows pool {pool}, {split}, r {r}");
                     }
                 }
             }
@@ -188,10 +166,10 @@ public class MihTests(ITestOutputHelper output)
                 var index = new MihIndex(codes.Block, split);
                 foreach (ulong[] query in queries)
                 {
-                    Neighbor[] all = BruteAll(codes, query);
+                    Neighbor[] all = TestData.BruteNeighbors(codes, query);
                     foreach (int k in new[] { 1, 10, rows - 1, rows, rows + 5 }.Where(k => k >= 0).Distinct())
                     {
-                        AssertSame(all.Take(k).ToArray(), index.Knn(query, k), $"{rows} rows pool {pool}, {split}, k {k}");
+                        TestData.AssertSameNeighbors(all.Take(k).ToArray(), index.Knn(query, k), $"{rows} rows pool {pool}, {split}, k {k}");
                     }
                 }
             }
@@ -230,18 +208,18 @@ public class MihTests(ITestOutputHelper output)
             var index = new MihIndex(codes.Block, split);
             foreach (ulong[] query in Queries(random, layout, codes))
             {
-                Neighbor[] kept = BruteAll(codes, query, row => !deleted[row]);
+                Neighbor[] kept = TestData.BruteNeighbors(codes, query, row => !deleted[row]);
                 foreach (int r in new[] { 0, 2, 5, bits / 4, bits / 2 })
                 {
                     var results = new List<Neighbor>();
                     var sink = new KeptRadius(deleted, results);
                     index.Radius(query, r, ref sink);
                     results.Sort();
-                    AssertSame(kept.Where(n => n.Distance <= r).ToArray(), [.. results], $"{split}, r {r}");
+                    TestData.AssertSameNeighbors(kept.Where(n => n.Distance <= r).ToArray(), [.. results], $"{split}, r {r}");
                 }
                 foreach (int k in new[] { 1, 10, 100, kept.Length, codes.Count })
                 {
-                    AssertSame(kept.Take(k).ToArray(), index.Knn(query, k, new NotDeleted(deleted)), $"{split}, k {k}");
+                    TestData.AssertSameNeighbors(kept.Take(k).ToArray(), index.Knn(query, k, new NotDeleted(deleted)), $"{split}, k {k}");
                 }
             }
         }
@@ -259,14 +237,14 @@ public class MihTests(ITestOutputHelper output)
         Assert.All(index.Tables, t => Assert.Equal((24, 8), (t.DirectBits, t.FilteredBits)));
         foreach (ulong[] query in Queries(random, layout, codes).Skip(2))
         {
-            Neighbor[] all = BruteAll(codes, query);
+            Neighbor[] all = TestData.BruteNeighbors(codes, query);
             for (int r = 0; r <= 6; r++)
             {
-                AssertSame(all.Where(n => n.Distance <= r).ToArray(), index.Radius(query, r), $"r {r}");
+                TestData.AssertSameNeighbors(all.Where(n => n.Distance <= r).ToArray(), index.Radius(query, r), $"r {r}");
             }
             foreach (int k in new[] { 1, 10, 60 })
             {
-                AssertSame(all.Take(k).ToArray(), index.Knn(query, k), $"k {k}");
+                TestData.AssertSameNeighbors(all.Take(k).ToArray(), index.Knn(query, k), $"k {k}");
             }
         }
     }
@@ -281,7 +259,7 @@ public class MihTests(ITestOutputHelper output)
         PackedCodes codes = TestData.Codes(random, layout, 300);
         var index = new MihIndex(codes.Block);
         ulong[] query = TestData.RandomCode(random, layout);
-        AssertSame(BruteAll(codes, query), index.Radius(query, 1000), "r 1000");
+        TestData.AssertSameNeighbors(TestData.BruteNeighbors(codes, query), index.Radius(query, 1000), "r 1000");
         Assert.Throws<ArgumentException>(() => index.Radius(new ulong[1], 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => index.Radius(query, -1));
         Assert.Empty(index.Knn(query, 0));
