@@ -1,42 +1,11 @@
 namespace HammingDB.Encoders.Data;
 
-/// <summary>
-/// <see cref="Count"/> float vectors of <see cref="Dimension"/> values, row-major in one array
-/// (row i is <c>Values[i * Dimension .. (i + 1) * Dimension]</c>).
-/// </summary>
-public sealed class FloatVectors
+/// <summary>Float vectors, row-major in one array.</summary>
+/// <param name="values">The values, not copied.</param>
+/// <param name="dimension">The length of each row.</param>
+/// <exception cref="ArgumentException">The array is not a whole number of rows.</exception>
+public sealed class FloatVectors(float[] values, int dimension) : RowMajor<float>(values, dimension)
 {
-    /// <summary>Wraps <paramref name="values"/> (not copied) as rows of <paramref name="dimension"/>.</summary>
-    /// <exception cref="ArgumentException">The array is not a whole number of rows.</exception>
-    public FloatVectors(float[] values, int dimension)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        if (values.Length % dimension != 0)
-        {
-            throw new ArgumentException($"{values.Length} values are not whole rows of dimension {dimension}", nameof(values));
-        }
-        Values = values;
-        Dimension = dimension;
-        Count = values.Length / dimension;
-    }
-
-    /// <summary>The values of every row, one row after another.</summary>
-    public float[] Values { get; }
-
-    /// <summary>The length of each row.</summary>
-    public int Dimension { get; }
-
-    /// <summary>The number of rows.</summary>
-    public int Count { get; }
-
-    /// <summary>The values of row <paramref name="row"/>.</summary>
-    public ReadOnlySpan<float> Row(int row)
-    {
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Count, nameof(row));
-        return Values.AsSpan(row * Dimension, Dimension);
-    }
-
     /// <summary>Rows <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> - 1, copied.</summary>
     public FloatVectors Slice(int start, int count)
     {

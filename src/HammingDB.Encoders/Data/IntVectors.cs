@@ -1,39 +1,7 @@
 namespace HammingDB.Encoders.Data;
 
-/// <summary>
-/// <see cref="Count"/> int32 vectors of <see cref="Dimension"/> values, row-major in one array (the
-/// content of an .ivecs file).
-/// </summary>
-public sealed class IntVectors
-{
-    /// <summary>Wraps <paramref name="values"/> (not copied) as rows of <paramref name="dimension"/>.</summary>
-    /// <exception cref="ArgumentException">The array is not a whole number of rows.</exception>
-    public IntVectors(int[] values, int dimension)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        if (values.Length % dimension != 0)
-        {
-            throw new ArgumentException($"{values.Length} values are not whole rows of dimension {dimension}", nameof(values));
-        }
-        Values = values;
-        Dimension = dimension;
-        Count = values.Length / dimension;
-    }
-
-    /// <summary>The values of every row, one row after another.</summary>
-    public int[] Values { get; }
-
-    /// <summary>The length of each row.</summary>
-    public int Dimension { get; }
-
-    /// <summary>The number of rows.</summary>
-    public int Count { get; }
-
-    /// <summary>The values of row <paramref name="row"/>.</summary>
-    public ReadOnlySpan<int> Row(int row)
-    {
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Count, nameof(row));
-        return Values.AsSpan(row * Dimension, Dimension);
-    }
-}
+/// <summary>Int32 vectors, row-major in one array (the content of an .ivecs file).</summary>
+/// <param name="values">The values, not copied.</param>
+/// <param name="dimension">The length of each row.</param>
+/// <exception cref="ArgumentException">The array is not a whole number of rows.</exception>
+public sealed class IntVectors(int[] values, int dimension) : RowMajor<int>(values, dimension);
