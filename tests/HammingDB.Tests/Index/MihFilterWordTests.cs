@@ -219,22 +219,6 @@ public class MihFilterWordTests(ITestOutputHelper output)
         output.WriteLine($"{compared} kNN searches equal brute force");
     }
 
-    private struct KeptRadius(bool[] deleted, List<Neighbor> results) : IMihRadiusSink
-    {
-        public readonly void Accept(int row, int distance)
-        {
-            if (!deleted[row])
-            {
-                results.Add(new Neighbor(row, distance));
-            }
-        }
-    }
-
-    private readonly struct NotDeleted(bool[] deleted) : IRowFilter
-    {
-        public bool Keep(int row) => !deleted[row];
-    }
-
     [Theory]
     [InlineData(72, 21)]
     [InlineData(256, 22)]

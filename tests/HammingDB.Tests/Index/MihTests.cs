@@ -176,22 +176,6 @@ public class MihTests(ITestOutputHelper output)
         }
     }
 
-    private struct KeptRadius(bool[] deleted, List<Neighbor> results) : IMihRadiusSink
-    {
-        public readonly void Accept(int row, int distance)
-        {
-            if (!deleted[row])
-            {
-                results.Add(new Neighbor(row, distance));
-            }
-        }
-    }
-
-    private readonly struct NotDeleted(bool[] deleted) : IRowFilter
-    {
-        public bool Keep(int row) => !deleted[row];
-    }
-
     [Theory]
     [InlineData(64, 21)]
     [InlineData(128, 22)]
