@@ -138,14 +138,7 @@ internal abstract class QueryOutput<TKey> : IDisposable
             string query = index.ToString(CultureInfo.InvariantCulture);
             foreach (RescoredResult<TKey> result in results)
             {
-                stdout.Write(query);
-                stdout.Write(',');
-                stdout.Write(Quote(keys.Format(result.Key)));
-                stdout.Write(',');
-                stdout.Write(result.HammingDistance.ToString(CultureInfo.InvariantCulture));
-                stdout.Write(',');
-                stdout.Write(Number(result.VectorDistance));
-                stdout.Write('\n');
+                Row(query, result.Key, result.HammingDistance, result.VectorDistance);
             }
         }
 
@@ -154,13 +147,23 @@ internal abstract class QueryOutput<TKey> : IDisposable
             string query = index.ToString(CultureInfo.InvariantCulture);
             foreach (SearchResult<TKey> result in results)
             {
-                stdout.Write(query);
-                stdout.Write(',');
-                stdout.Write(Quote(keys.Format(result.Key)));
-                stdout.Write(',');
-                stdout.Write(result.Distance.ToString(CultureInfo.InvariantCulture));
-                stdout.Write('\n');
+                Row(query, result.Key, result.Distance, null);
             }
+        }
+
+        private void Row(string query, TKey key, int distance, double? vectorDistance)
+        {
+            stdout.Write(query);
+            stdout.Write(',');
+            stdout.Write(Quote(keys.Format(key)));
+            stdout.Write(',');
+            stdout.Write(distance.ToString(CultureInfo.InvariantCulture));
+            if (vectorDistance is double vector)
+            {
+                stdout.Write(',');
+                stdout.Write(Number(vector));
+            }
+            stdout.Write('\n');
         }
 
         // RFC 4180: a field holding a comma, a quote or a line break is quoted, its quotes doubled.
