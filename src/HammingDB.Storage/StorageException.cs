@@ -31,3 +31,16 @@ public sealed class CorruptionException : StorageException
     /// <summary>What is wrong there.</summary>
     public string Reason { get; }
 }
+
+/// <summary>
+/// The device had no space left (ENOSPC) for a write, a file's growth or a sync. Like every storage
+/// error during a write, it stops the writer; reads go on, and a reopen after space was freed resumes writing.
+/// </summary>
+public sealed class DiskFullException : StorageException
+{
+    /// <summary>No space left on the device holding <paramref name="path"/>.</summary>
+    public DiskFullException(string path, string message, Exception? inner = null)
+        : base(path, message, inner)
+    {
+    }
+}
