@@ -5,15 +5,17 @@ using HammingDB.Kernels;
 
 namespace HammingDB.Cli;
 
-/// <summary>What <c>hdb bench mih</c> runs; <see cref="FilterWords"/> is off, on or both.</summary>
-internal sealed record MihBenchmarkSettings(string CodesPath, string QueriesPath, int? K, int? Radius, int? Substrings, long QueryLimit, string FilterWords = "off");
+/// <summary>What <c>hdb bench mih</c> runs; <see cref="FilterWords"/> is off, on or both; <see cref="Thresholds"/> adaptive, pigeonhole or both (not both with filter words both).</summary>
+internal sealed record MihBenchmarkSettings(string CodesPath, string QueriesPath, int? K, int? Radius, int? Substrings, long QueryLimit, string FilterWords = "off",
+    string Thresholds = "adaptive");
 
 /// <summary>
 /// The in-memory multi-index hashing tables against the exhaustive scan on the same codes: table
 /// build (codes/s), memory beyond the codes (bytes per code), and per query MIH and scan time,
-/// alternating, with the answers compared. With filter words "both", two indexes (without and with
-/// filter words) are timed on each query, the one that goes first alternating from query to query,
-/// and reported side by side (the filter-word one under "filter_on"). One JSON line per run.
+/// alternating, with the answers compared. With filter words "both" (two indexes, without and with
+/// filter words) or thresholds "both" (one index searched with adaptive and with pigeonhole radius
+/// thresholds), the two variants are timed on each query, the one that goes first alternating from
+/// query to query, and reported side by side (the second under "second"). One JSON line per run.
 /// </summary>
 internal static class MihBenchmark
 {
@@ -28,49 +30,91 @@ internal static class MihBenchmark
         MihLayout layout = settings.Substrings is int m
             ? MihLayout.Split(codes.Layout.CodeBits, m)
             : MihLayout.Choose(codes.Layout.CodeBits, codes.Count);
-        bool[] variants = settings.FilterWords switch
+        if (settings.FilterWords == "both" && settings.Thresholds == "both")
+        {
+            throw new InputException("--filter-words both and --thresholds both cannot be combined: compare one thing at a time.");
+        }
+        bool[] filterVariants = settings.FilterWords switch
         {
             "on" => [true],
             "both" => [false, true],
             _ => [false],
         };
-        stderr.WriteLine($"hdb bench mih: {codes.Count} codes of {codes.Layout.CodeBits} bits, {layout.Count} substrings, building (filter words {settings.FilterWords})");
-        var clock = Stopwatch.StartNew();
-        var indexes = new MihIndex[variants.Length];
-        var buildSeconds = new double[variants.Length];
-        for (int v = 0; v < variants.Length; v++)
+        MihThresholds[] thresholdVariants = settings.Thresholds switch
         {
+            "pigeonhole" => [MihThresholds.Pigeonhole],
+            "both" => [MihThresholds.Adaptive, MihThresholds.Pigeonhole],
+            _ => [MihThresholds.Adaptive],
+        };
+        int variantCount = Math.Max(filterVariants.Length, thresholdVariants.Length);
+        stderr.WriteLine($"hdb bench mih: {codes.Count} codes of {codes.Layout.CodeBits} bits, {layout.Count} substrings, building (filter words {settings.FilterWords}, thresholds {settings.Thresholds})");
+        var clock = Stopwatch.StartNew();
+        var indexes = new MihIndex[variantCount];
+        var buildSeconds = new double[variantCount];
+        var names = new string[variantCount];
+        for (int v = 0; v < variantCount; v++)
+        {
+            bool filterWords = filterVariants[Math.Min(v, filterVariants.Length - 1)];
+            MihThresholds thresholds = thresholdVariants[Math.Min(v, thresholdVariants.Length - 1)];
             clock.Restart();
-            indexes[v] = new MihIndex(codes.Block, layout, variants[v]);
-            buildSeconds[v] = clock.Elapsed.TotalSeconds;
+            indexes[v] = v > 0 && filterWords == filterVariants[0]
+                ? new MihIndex(codes.Block, indexes[0].Tables) // the same tables, searched another way
+                : new MihIndex(codes.Block, layout, filterWords);
+            buildSeconds[v] = v > 0 && filterWords == filterVariants[0] ? buildSeconds[0] : clock.Elapsed.TotalSeconds;
+            indexes[v].Thresholds = thresholds;
+            names[v] = $"filter words {(filterWords ? "on" : "off")}, {thresholds.ToString().ToLowerInvariant()} thresholds";
         }
 
         var scanOptions = new SearchOptions { Threads = 1 };
         bool knn = settings.K is not null;
-        Neighbor[] Mih(int v, int q) => knn ? indexes[v].Knn(queries[q], settings.K!.Value) : indexes[v].Radius(queries[q], settings.Radius!.Value);
+        var probes = new long[variantCount];
+        var postings = new long[variantCount];
+        Neighbor[] Mih(int v, int q)
+        {
+            var counters = default(MihCounters);
+            Neighbor[] found;
+            if (knn)
+            {
+                var governor = default(UnlimitedKnn);
+                found = indexes[v].Knn(queries[q], settings.K!.Value, default(KeepAllRows), int.MaxValue, ref governor, ref counters).Neighbors;
+            }
+            else
+            {
+                var sink = new ListSink(new List<Neighbor>());
+                indexes[v].Radius(queries[q], settings.Radius!.Value, ref sink, ref counters);
+                sink.Rows.Sort();
+                found = [.. sink.Rows];
+            }
+            probes[v] += counters.Probes;
+            postings[v] += counters.Postings;
+            return found;
+        }
+
         Neighbor[] Scan(int q) => knn ? ExhaustiveSearch.Knn(codes, queries[q], settings.K!.Value, scanOptions) : ExhaustiveSearch.Radius(codes, queries[q], settings.Radius!.Value, scanOptions);
         for (int q = 0; q < Math.Min(queries.Count, 20); q++)
         {
-            for (int v = 0; v < variants.Length; v++)
+            for (int v = 0; v < variantCount; v++)
             {
                 Mih(v, q);
             }
             Scan(q);
         }
-        var mihMs = new double[variants.Length][];
-        var mismatches = new int[variants.Length];
-        for (int v = 0; v < variants.Length; v++)
+        var mihMs = new double[variantCount][];
+        var mismatches = new int[variantCount];
+        for (int v = 0; v < variantCount; v++)
         {
             mihMs[v] = new double[queries.Count];
         }
+        Array.Clear(probes);
+        Array.Clear(postings);
         var scanMs = new double[queries.Count];
         long results = 0;
         for (int q = 0; q < queries.Count; q++)
         {
-            var found = new Neighbor[variants.Length][];
-            for (int i = 0; i < variants.Length; i++)
+            var found = new Neighbor[variantCount][];
+            for (int i = 0; i < variantCount; i++)
             {
-                int v = (q + i) % variants.Length; // which variant goes first alternates
+                int v = (q + i) % variantCount; // which variant goes first alternates
                 clock.Restart();
                 found[v] = Mih(v, q);
                 mihMs[v][q] = clock.Elapsed.TotalMilliseconds;
@@ -79,7 +123,7 @@ internal static class MihBenchmark
             Neighbor[] fromScan = Scan(q);
             scanMs[q] = clock.Elapsed.TotalMilliseconds;
             results += found[0].Length;
-            for (int v = 0; v < variants.Length; v++)
+            for (int v = 0; v < variantCount; v++)
             {
                 mismatches[v] += found[v].AsSpan().SequenceEqual(fromScan) ? 0 : 1;
             }
@@ -91,15 +135,18 @@ internal static class MihBenchmark
             Array.Sort(times);
         }
         Array.Sort(scanMs);
-        object? filterOn = variants.Length == 2
+        object? second = variantCount == 2
             ? new
             {
+                variant = names[1],
                 build_codes_per_s = Math.Round(codes.Count / buildSeconds[1]),
                 table_bytes_per_code = Math.Round((double)indexes[1].Bytes / Math.Max(1, codes.Count), 1),
                 mih_mean_ms = Math.Round(means[1], 4),
                 mih_p50_ms = Math.Round(mihMs[1][mihMs[1].Length / 2], 4),
                 speedup_mean = Math.Round(scanMean / means[1], 2),
-                on_over_off_mean = Math.Round(means[1] / means[0], 3),
+                second_over_first_mean = Math.Round(means[1] / means[0], 3),
+                mean_probes = Math.Round((double)probes[1] / queries.Count, 1),
+                mean_postings = Math.Round((double)postings[1] / queries.Count, 1),
                 mismatches = mismatches[1],
             }
             : null;
@@ -114,16 +161,18 @@ internal static class MihBenchmark
             k = settings.K,
             radius = settings.Radius,
             queries = queries.Count,
-            filter_words = variants.Length == 2 ? "off (filter_on: on)" : variants[0] ? "on" : "off",
+            variant = names[0],
             build_codes_per_s = Math.Round(codes.Count / buildSeconds[0]),
             table_bytes_per_code = Math.Round((double)indexes[0].Bytes / Math.Max(1, codes.Count), 1),
             mih_mean_ms = Math.Round(means[0], 4),
             mih_p50_ms = Math.Round(mihMs[0][mihMs[0].Length / 2], 4),
+            mean_probes = Math.Round((double)probes[0] / queries.Count, 1),
+            mean_postings = Math.Round((double)postings[0] / queries.Count, 1),
             scan_mean_ms = Math.Round(scanMean, 4),
             speedup_mean = Math.Round(scanMean / means[0], 2),
             results,
             mismatches = mismatches[0],
-            filter_on = filterOn,
+            second,
         }));
         int total = mismatches.Sum();
         if (total > 0)
@@ -132,5 +181,12 @@ internal static class MihBenchmark
             return ExitCodes.InternalError;
         }
         return ExitCodes.Ok;
+    }
+
+    private readonly struct ListSink(List<Neighbor> rows) : IMihRadiusSink
+    {
+        public List<Neighbor> Rows { get; } = rows;
+
+        public void Accept(int row, int distance) => Rows.Add(new Neighbor(row, distance));
     }
 }

@@ -12,10 +12,12 @@ namespace HammingDB.Index.Mih;
 /// <para>Radius r = m*s + a (s = r / m, a = r % m): a code within r matches one of the first a + 1
 /// substrings within s or one of the others within s - 1 (otherwise its distance would be at least
 /// (a + 1)(s + 1) + (m - a - 1)s = r + 1). Each substring is probed at its radius, every candidate
-/// verified on the full code.</para>
+/// verified on the full code. That is one allocation of the generalised rule (any thresholds t_j with
+/// sum(t_j + 1) = r + 1); by default (<see cref="MihThresholds.Adaptive"/>) each query takes the allocation
+/// that reads least given its own bucket sizes.</para>
 /// <para>Deduplication needs no per-query state of size N: a row that passes the distance filter is
 /// reported only by the first table, in probe order, whose substring lies within that table's
-/// radius of the query (the canonical slot), which is computed from the row's code.</para>
+/// threshold of the query (the canonical slot), which is computed from the row's code.</para>
 /// <para>k-nearest grows rings s = 0, 1, ...: at ring s table j yields the rows whose substring j is at
 /// distance exactly s. A row is evaluated at its first slot (smallest (d_j, j)). After table j at
 /// ring s, every row not yet evaluated has distance at least m*s + j + 1, so the search stops when
@@ -31,7 +33,7 @@ namespace HammingDB.Index.Mih;
 /// filter words of a bucket of 48 or more postings are compared by the kernels' vector scan too.</para>
 /// The block (and mapped tables) must stay alive and unchanged while the index is used.
 /// </remarks>
-public sealed class MihIndex
+public sealed partial class MihIndex
 {
     private readonly CodeBlock _codes;
     private readonly MihTable[] _tables;
@@ -161,9 +163,10 @@ public sealed class MihIndex
     }
 
     /// <summary>
-    /// The probes and postings a radius search of <paramref name="query"/> would read: the probe count
-    /// is computed, and when it is at most <paramref name="maxProbes"/> the postings are the exact sum of
-    /// the probed buckets' sizes (else the average bucket times the probes, and <see cref="MihEstimate.Exact"/> is false).
+    /// The probes and postings a radius search of <paramref name="query"/> would read. When the pigeonhole
+    /// rule's probes are more than <paramref name="maxProbes"/>, its probes and the average bucket times
+    /// them (<see cref="MihEstimate.Exact"/> false); otherwise the exact reads of the thresholds the search
+    /// will use (<see cref="Thresholds"/>), counted from the buckets' sizes.
     /// </summary>
     public MihEstimate EstimateRadius(ReadOnlySpan<ulong> query, int radius, long maxProbes = long.MaxValue)
     {
@@ -182,6 +185,11 @@ public sealed class MihIndex
         if (probes > maxProbes || _codes.Count == 0)
         {
             return new MihEstimate(probes, (long)Math.Ceiling(average), _codes.Count == 0);
+        }
+        AllocateThresholds(query, Math.Min(radius, _codes.Layout.CodeBits), out MihEstimate allocated);
+        if (allocated.Exact)
+        {
+            return allocated;
         }
         long postings = 0;
         for (int j = 0; j < _tables.Length; j++)
@@ -223,11 +231,12 @@ public sealed class MihIndex
             return true;
         }
         long budgetEnd = counters.Postings > long.MaxValue - maxPostings ? long.MaxValue : counters.Postings + maxPostings;
-        (int r, int s, int a) = Split(radius);
+        int r = Math.Min(radius, _codes.Layout.CodeBits);
+        int[] thresholds = AllocateThresholds(query, r, out _);
         ulong[]? queryCopy = _filters ? query.ToArray() : null; // for the kernels' sinks, which cannot hold a span
         for (int j = 0; j < _tables.Length; j++)
         {
-            int rj = j <= a ? s : s - 1;
+            int rj = thresholds[j];
             if (rj < 0)
             {
                 continue;
@@ -255,15 +264,15 @@ public sealed class MihIndex
                     counters.Postings += end - begin;
                     if (_inline)
                     {
-                        RadiusInline(query, table, codes, begin, end, j, rj, check, r, s, a, ref sink);
+                        RadiusInline(query, table, codes, begin, end, j, rj, check, r, thresholds, ref sink);
                     }
                     else if (table.HasFilterWords)
                     {
-                        RadiusFiltered(queryCopy!, queryFilter, table, begin, end, t, j, rj, check, r, s, a, ref sink);
+                        RadiusFiltered(queryCopy!, queryFilter, table, begin, end, t, j, rj, check, r, thresholds, ref sink);
                     }
                     else
                     {
-                        RadiusWide(query, rows, begin, end, j, rj, check, r, s, a, ref sink);
+                        RadiusWide(query, rows, begin, end, j, rj, check, r, thresholds, ref sink);
                     }
                 }
             }
@@ -277,13 +286,13 @@ public sealed class MihIndex
         return (r, r / _tables.Length, r % _tables.Length);
     }
 
-    private void RadiusInline<TSink>(ReadOnlySpan<ulong> query, MihTable table, ReadOnlySpan<ulong> codes, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+    private void RadiusInline<TSink>(ReadOnlySpan<ulong> query, MihTable table, ReadOnlySpan<ulong> codes, int begin, int end, int j, int rj, bool check, int r, int[] thresholds, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
         ulong q = query[0];
         if (end - begin >= KernelPostings)
         {
-            var within = new InlineRadiusSink<TSink>(this, table, begin, q, j, rj, check, r, s, a, sink);
+            var within = new InlineRadiusSink<TSink>(this, table, begin, q, j, rj, check, r, thresholds, sink);
             ExhaustiveSearch.Scan(codes[begin..end], _codes.Layout, query, ref within);
             sink = within.Sink;
             return;
@@ -292,12 +301,12 @@ public sealed class MihIndex
         {
             if (BitOperations.PopCount(q ^ codes[p]) <= r)
             {
-                AcceptInline(q, table, p, j, rj, check, s, a, ref sink);
+                AcceptInline(q, table, p, j, rj, check, thresholds, ref sink);
             }
         }
     }
 
-    private void AcceptInline<TSink>(ulong q, MihTable table, int p, int j, int rj, bool check, int s, int a, ref TSink sink)
+    private void AcceptInline<TSink>(ulong q, MihTable table, int p, int j, int rj, bool check, int[] thresholds, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
         ulong x = q ^ table.InlineCodes[p];
@@ -307,7 +316,7 @@ public sealed class MihIndex
         }
         for (int i = 0; i < j; i++)
         {
-            if (BitOperations.PopCount(x & _masks[i]) <= (i <= a ? s : s - 1))
+            if (BitOperations.PopCount(x & _masks[i]) <= thresholds[i])
             {
                 return; // an earlier table reports it
             }
@@ -316,34 +325,34 @@ public sealed class MihIndex
     }
 
     // The kernels' scan of a bucket's inline codes hands over the postings within the radius.
-    private struct InlineRadiusSink<TSink>(MihIndex index, MihTable table, int begin, ulong q, int j, int rj, bool check, int r, int s, int a, TSink sink) : IScanSink
+    private struct InlineRadiusSink<TSink>(MihIndex index, MihTable table, int begin, ulong q, int j, int rj, bool check, int r, int[] thresholds, TSink sink) : IScanSink
         where TSink : struct, IMihRadiusSink
     {
         public TSink Sink = sink;
 
         public readonly int Limit => r;
 
-        public void Accept(int row, int distance) => index.AcceptInline(q, table, begin + row, j, rj, check, s, a, ref Sink);
+        public void Accept(int row, int distance) => index.AcceptInline(q, table, begin + row, j, rj, check, thresholds, ref Sink);
     }
 
-    private void RadiusWide<TSink>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+    private void RadiusWide<TSink>(ReadOnlySpan<ulong> query, ReadOnlySpan<int> rows, int begin, int end, int j, int rj, bool check, int r, int[] thresholds, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
         for (int p = begin; p < end; p++)
         {
-            VerifyWide(query, rows[p], j, rj, check, r, s, a, ref sink);
+            VerifyWide(query, rows[p], j, rj, check, r, thresholds, ref sink);
         }
     }
 
     // A bucket at t flips of a table with filter words: a posting's code is read only when t + the filter distance is within r.
-    private void RadiusFiltered<TSink>(ulong[] query, ulong queryFilter, MihTable table, int begin, int end, int t, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+    private void RadiusFiltered<TSink>(ulong[] query, ulong queryFilter, MihTable table, int begin, int end, int t, int j, int rj, bool check, int r, int[] thresholds, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
         int slack = r - t; // the filter distance a posting may have (t <= rj <= r)
         ReadOnlySpan<ulong> filters = table.FilterWords;
         if (end - begin >= KernelPostings)
         {
-            var within = new FilterRadiusSink<TSink>(this, query, table, begin, j, rj, check, r, s, a, slack, sink);
+            var within = new FilterRadiusSink<TSink>(this, query, table, begin, j, rj, check, r, thresholds, slack, sink);
             ExhaustiveSearch.Scan(filters[begin..end], FilterLayout, new ReadOnlySpan<ulong>(in queryFilter), ref within);
             sink = within.Sink;
             return;
@@ -353,24 +362,24 @@ public sealed class MihIndex
         {
             if (BitOperations.PopCount(filters[p] ^ queryFilter) <= slack)
             {
-                VerifyWide(query, rows[p], j, rj, check, r, s, a, ref sink);
+                VerifyWide(query, rows[p], j, rj, check, r, thresholds, ref sink);
             }
         }
     }
 
     // The kernels' scan of a bucket's filter words hands over the postings whose bound is within the radius.
-    private struct FilterRadiusSink<TSink>(MihIndex index, ulong[] query, MihTable table, int begin, int j, int rj, bool check, int r, int s, int a, int slack, TSink sink) : IScanSink
+    private struct FilterRadiusSink<TSink>(MihIndex index, ulong[] query, MihTable table, int begin, int j, int rj, bool check, int r, int[] thresholds, int slack, TSink sink) : IScanSink
         where TSink : struct, IMihRadiusSink
     {
         public TSink Sink = sink;
 
         public readonly int Limit => slack;
 
-        public void Accept(int row, int distance) => index.VerifyWide(query, table.Rows[begin + row], j, rj, check, r, s, a, ref Sink);
+        public void Accept(int row, int distance) => index.VerifyWide(query, table.Rows[begin + row], j, rj, check, r, thresholds, ref Sink);
     }
 
     // Reads row's code: reports it when it lies within r and table j is its canonical slot.
-    private void VerifyWide<TSink>(ReadOnlySpan<ulong> query, int row, int j, int rj, bool check, int r, int s, int a, ref TSink sink)
+    private void VerifyWide<TSink>(ReadOnlySpan<ulong> query, int row, int j, int rj, bool check, int r, int[] thresholds, ref TSink sink)
         where TSink : struct, IMihRadiusSink
     {
         MihTable table = _tables[j];
@@ -386,7 +395,7 @@ public sealed class MihIndex
         }
         for (int i = 0; i < j; i++)
         {
-            if (MihBits.RangeDistance(query, code, _tables[i].Start, _tables[i].Bits) <= (i <= a ? s : s - 1))
+            if (MihBits.RangeDistance(query, code, _tables[i].Start, _tables[i].Bits) <= thresholds[i])
             {
                 return; // an earlier table reports it
             }

@@ -93,6 +93,15 @@ public sealed class BenchScanCliTests(ITestOutputHelper output) : IDisposable
         Assert.True(line.GetProperty("results").GetInt64() >= 20);
         Assert.Equal(2, Hdb("bench", "mih", "--codes", codes, "--queries", queries).Exit);
         Assert.Equal(2, Hdb("bench", "mih", "--codes", codes, "--queries", queries, "--k", "0").Exit);
+
+        // Two ways of searching the same tables, side by side: both answer as the scan.
+        (exit, stdout, stderr) = Hdb("bench", "mih", "--codes", codes, "--queries", queries, op, value.ToString(System.Globalization.CultureInfo.InvariantCulture), "--thresholds", "both");
+        Assert.True(exit == 0, stderr);
+        line = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(0, line.GetProperty("mismatches").GetInt32());
+        Assert.Equal(0, line.GetProperty("second").GetProperty("mismatches").GetInt32());
+        Assert.Contains("pigeonhole", line.GetProperty("second").GetProperty("variant").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, Hdb("bench", "mih", "--codes", codes, "--queries", queries, op, "1", "--thresholds", "both", "--filter-words", "both").Exit);
     }
 
     [Fact]

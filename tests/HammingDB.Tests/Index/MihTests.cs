@@ -143,11 +143,69 @@ public class MihTests(ITestOutputHelper output)
                     foreach (int r in radii.Distinct())
                     {
                         Neighbor[] expected = all.Where(n => n.Distance <= r).ToArray();
-                        TestData.AssertSameNeighbors(expected, index.Radius(query, r), $"{rows} rows pool {pool}, {split}, r {r}");
+                        foreach (MihThresholds thresholds in new[] { MihThresholds.Adaptive, MihThresholds.Pigeonhole })
+                        {
+                            index.Thresholds = thresholds;
+                            TestData.AssertSameNeighbors(expected, index.Radius(query, r), $"{rows} rows pool {pool}, {split}, r {r}, {thresholds}");
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Most codes share substring 0 with the query, so its bucket in table 0 is crowded: adaptive
+    /// thresholds leave that table out (or low) and read a fraction of the pigeonhole rule's postings,
+    /// with the same answers, and the estimate is the reads the search makes.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 31)]
+    [InlineData(3, 32)]
+    [InlineData(6, 33)]
+    [InlineData(9, 34)]
+    public void Adaptive_thresholds_avoid_a_crowded_substring_and_equal_brute_force(int radius, int seed)
+    {
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        var codes = new PackedCodes(layout, 20_000);
+        for (int i = 0; i < 20_000; i++)
+        {
+            ulong code = (ulong)random.NextInt64() ^ ((ulong)random.Next(4) << 62);
+            codes.Add([i % 5 == 0 ? code : code & ~0xFFFFUL]); // 80% have substring 0 (bits 0..15) all zero
+        }
+        var index = new MihIndex(codes.Block, MihLayout.Split(64, 4));
+        for (int q = 0; q < 8; q++)
+        {
+            ulong[] query = [q < 4 ? codes[random.Next(codes.Count)][0] & ~0xFFFFUL : (ulong)random.NextInt64() & ~0xFFFFUL];
+            Neighbor[] expected = TestData.BruteNeighbors(codes, query).Where(n => n.Distance <= radius).ToArray();
+            var reads = new Dictionary<MihThresholds, (MihEstimate Estimate, long Postings)>();
+            foreach (MihThresholds thresholds in new[] { MihThresholds.Adaptive, MihThresholds.Pigeonhole })
+            {
+                index.Thresholds = thresholds;
+                var sink = new CollectingSink(new List<Neighbor>());
+                var counters = default(MihCounters);
+                index.Radius(query, radius, ref sink, ref counters);
+                sink.Rows.Sort();
+                TestData.AssertSameNeighbors(expected, [.. sink.Rows], $"query {q}, r {radius}, {thresholds}");
+                MihEstimate estimate = index.EstimateRadius(query, radius);
+                Assert.True(estimate.Exact);
+                Assert.Equal(counters.Probes, estimate.Probes);
+                Assert.Equal(counters.Postings, estimate.Postings);
+                reads[thresholds] = (estimate, counters.Postings);
+            }
+            output.WriteLine($"query {q}: postings adaptive {reads[MihThresholds.Adaptive].Postings}, pigeonhole {reads[MihThresholds.Pigeonhole].Postings}");
+            Assert.True(reads[MihThresholds.Adaptive].Postings * 4 < reads[MihThresholds.Pigeonhole].Postings,
+                $"query {q}: adaptive read {reads[MihThresholds.Adaptive].Postings} postings, pigeonhole {reads[MihThresholds.Pigeonhole].Postings}");
+        }
+    }
+
+    private readonly struct CollectingSink(List<Neighbor> rows) : IMihRadiusSink
+    {
+        public List<Neighbor> Rows { get; } = rows;
+
+        public void Accept(int row, int distance) => Rows.Add(new Neighbor(row, distance));
     }
 
     [Theory]

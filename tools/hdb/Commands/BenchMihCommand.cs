@@ -19,9 +19,15 @@ internal static class BenchMihCommand
             DefaultValueFactory = _ => "off",
         };
         filterWords.AcceptOnlyFromAmong("off", "on", "both");
+        var thresholds = new Option<string>("--thresholds")
+        {
+            Description = "How a radius search spreads the radius over the substrings: adaptive (per query, from the query's bucket sizes), pigeonhole, or both (timed side by side on the same tables).",
+            DefaultValueFactory = _ => "adaptive",
+        };
+        thresholds.AcceptOnlyFromAmong("adaptive", "pigeonhole", "both");
         var command = new Command("mih", "Multi-index hashing tables built in memory over an .hdbc file, against the exhaustive scan (build rate, memory, per-query time, answers compared).")
         {
-            codes, queries, k, radius, substrings, limit, filterWords,
+            codes, queries, k, radius, substrings, limit, filterWords, thresholds,
         };
         command.SetAction(parse =>
         {
@@ -31,7 +37,7 @@ internal static class BenchMihCommand
             CommonOptions.Require(parse.GetValue(substrings) is null or >= 1, $"--substrings must be at least 1; got {parse.GetValue(substrings)}.");
             CommonOptions.Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
             var settings = new MihBenchmarkSettings(parse.GetRequiredValue(codes).FullName, parse.GetRequiredValue(queries).FullName,
-                kValue, radiusValue, parse.GetValue(substrings), parse.GetValue(limit), parse.GetRequiredValue(filterWords));
+                kValue, radiusValue, parse.GetValue(substrings), parse.GetValue(limit), parse.GetRequiredValue(filterWords), parse.GetRequiredValue(thresholds));
             return MihBenchmark.Run(settings, context.Stdout, context.Stderr);
         });
         return command;

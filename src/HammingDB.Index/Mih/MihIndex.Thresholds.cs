@@ -1,0 +1,177 @@
+namespace HammingDB.Index.Mih;
+
+/// <summary>How a radius search spreads its radius over the substring tables.</summary>
+public enum MihThresholds
+{
+    /// <summary>The refined pigeonhole rule: r = m*s + a, the first a + 1 tables probed within s, the others within s - 1.</summary>
+    Pigeonhole,
+
+    /// <summary>
+    /// Per query, the thresholds t_j (-1: the table is not probed) with sum(t_j + 1) = r + 1 that are
+    /// predicted to read the least, from the exact sizes of the query's buckets (the generalised pigeonhole
+    /// principle, as in GPH): on skewed codes the query's crowded substrings get lower thresholds.
+    /// </summary>
+    Adaptive,
+}
+
+/// <summary>Per-query threshold allocation for radius searches.</summary>
+public sealed partial class MihIndex
+{
+    /// <summary>
+    /// The most buckets whose sizes are counted to choose adaptive thresholds (every table's ball of
+    /// radius s = r / m); past it a search uses the pigeonhole thresholds.
+    /// </summary>
+    public const long AdaptiveCountLimit = 4096;
+
+    /// <summary>How radius searches choose the substrings' thresholds; adaptive by default.</summary>
+    public MihThresholds Thresholds { get; set; } = MihThresholds.Adaptive;
+
+    /// <summary>What probing one bucket costs, in postings read, when adaptive thresholds are chosen.</summary>
+    public double ProbeWeight { get; set; } = 8;
+
+    /// <summary>
+    /// The thresholds of a radius-<paramref name="r"/> search of <paramref name="query"/> (r at most the code width):
+    /// any t_j with sum(t_j + 1) &gt;= r + 1 is exact, since a code within r of the query has some substring j
+    /// within t_j (else its distance would be at least sum(t_j + 1)). Adaptive thresholds take, from t_j in
+    /// -1..s+1, the allocation whose probes and postings cost least (a knapsack over the tables). The balls
+    /// up to s are counted exactly; the ring s + 1 is first extrapolated from the density of the ball s and
+    /// counted exactly only for the tables an allocation picks it in, then the knapsack is solved again,
+    /// until every level chosen is exact. The pigeonhole allocation is among the candidates, so adaptive
+    /// thresholds never predict more reads. <paramref name="estimate"/> is the exact reads of the
+    /// allocation, or default when the pigeonhole rule was used without counting.
+    /// </summary>
+    private int[] AllocateThresholds(ReadOnlySpan<ulong> query, int r, out MihEstimate estimate)
+    {
+        int m = _tables.Length;
+        int s = r / m;
+        int a = r % m;
+        var thresholds = new int[m];
+        long countProbes = 0;
+        for (int j = 0; j < m; j++)
+        {
+            thresholds[j] = j <= a ? s : s - 1;
+            countProbes += BallSize(_tables[j].DirectBits, s);
+        }
+        estimate = default;
+        if (Thresholds == MihThresholds.Pigeonhole || m == 1 || _codes.Count == 0 || countProbes > AdaptiveCountLimit)
+        {
+            return thresholds;
+        }
+
+        // postings[j * levels + t]: the postings within t of the query's bucket in table j, t = 0..s+1; the last
+        // extrapolated until counted (exactTop[j]).
+        int levels = s + 2;
+        var postings = new long[m * levels];
+        var exactTop = new bool[m];
+        var homes = new uint[m];
+        for (int j = 0; j < m; j++)
+        {
+            MihTable table = _tables[j];
+            homes[j] = (uint)table.BucketOf(query);
+            long sum = 0;
+            for (int t = 0; t <= s; t++)
+            {
+                sum += RingPostings(table, homes[j], t);
+                postings[(j * levels) + t] = sum;
+            }
+            int d = table.DirectBits;
+            double density = (double)sum / BallSize(d, s);
+            postings[(j * levels) + s + 1] = sum + (long)Math.Ceiling(density * Binomial(d, s + 1));
+            exactTop[j] = s + 1 > d; // a ring past the substring's width is empty
+        }
+
+        int need = r + 1;
+        var units = new int[m];
+        while (true)
+        {
+            Knapsack(postings, levels, need, units);
+            bool settled = true;
+            for (int j = 0; j < m; j++)
+            {
+                if (units[j] == levels && !exactTop[j])
+                {
+                    postings[(j * levels) + s + 1] = postings[(j * levels) + s] + RingPostings(_tables[j], homes[j], s + 1);
+                    exactTop[j] = true;
+                    settled = false;
+                }
+            }
+            if (settled)
+            {
+                break;
+            }
+        }
+
+        long probes = 0;
+        long read = 0;
+        for (int j = 0; j < m; j++)
+        {
+            thresholds[j] = units[j] - 1;
+            if (units[j] > 0)
+            {
+                probes += BallSize(_tables[j].DirectBits, units[j] - 1);
+                read += postings[(j * levels) + units[j] - 1];
+            }
+        }
+        estimate = new MihEstimate(probes, read, true);
+        return thresholds;
+    }
+
+    // The postings of the buckets at exactly t flips of the direct bits from home.
+    private static long RingPostings(MihTable table, uint home, int t)
+    {
+        if (t > table.DirectBits)
+        {
+            return 0;
+        }
+        ReadOnlySpan<int> offsets = table.Offsets;
+        long sum = 0;
+        foreach (uint flips in new Combinations(table.DirectBits, t))
+        {
+            int bucket = (int)(home ^ flips);
+            sum += offsets[bucket + 1] - offsets[bucket];
+        }
+        return sum;
+    }
+
+    // Picks units[j] = t_j + 1 in 0..levels per table, the units reaching need, at the least cost: a table's
+    // postings within t_j plus ProbeWeight per bucket probed.
+    private void Knapsack(long[] postings, int levels, int need, int[] units)
+    {
+        int m = _tables.Length;
+        var best = new double[need + 1];
+        var next = new double[need + 1];
+        var pick = new int[m * (need + 1)];
+        var from = new int[m * (need + 1)];
+        Array.Fill(best, double.PositiveInfinity);
+        best[0] = 0;
+        for (int j = 0; j < m; j++)
+        {
+            Array.Fill(next, double.PositiveInfinity);
+            int d = _tables[j].DirectBits;
+            for (int b = 0; b <= need; b++)
+            {
+                if (double.IsPositiveInfinity(best[b]))
+                {
+                    continue;
+                }
+                for (int u = 0; u <= levels; u++)
+                {
+                    double cost = u == 0 ? 0 : postings[(j * levels) + u - 1] + (ProbeWeight * BallSize(d, u - 1));
+                    int reached = Math.Min(need, b + u);
+                    if (best[b] + cost < next[reached])
+                    {
+                        next[reached] = best[b] + cost;
+                        pick[(j * (need + 1)) + reached] = u;
+                        from[(j * (need + 1)) + reached] = b;
+                    }
+                }
+            }
+            (best, next) = (next, best);
+        }
+        for (int j = m - 1, b = need; j >= 0; j--)
+        {
+            units[j] = pick[(j * (need + 1)) + b];
+            b = from[(j * (need + 1)) + b];
+        }
+    }
+}
