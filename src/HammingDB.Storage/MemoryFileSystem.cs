@@ -3,22 +3,40 @@ namespace HammingDB.Storage;
 /// <summary>
 /// An in-memory file system, for storage tests and fault-injection suites. It keeps, for every file, what was written and
 /// what was synced, and for every directory which names were synced: <see cref="Crash"/> then
-/// forgets everything never synced, as a power loss would. <see cref="FailOn"/> makes the N-th
-/// call of one kind (create, write, sync, rename, delete, syncdir) fail, once or from then on.
+/// forgets everything never synced, as a power loss would.
+/// <para>
+/// Every I/O call is counted by kind (<see cref="Kinds"/>: mkdir, list, create, open, read, write, setlength, sync, map,
+/// rename, delete, syncdir) and in total (<see cref="TotalCalls"/>). Metadata queries (a file's length,
+/// <see cref="FileExists"/>), taking the writer lock and closing a file are not I/O calls here: they are no fault points.
+/// <see cref="FailOn"/> fails the N-th call of one kind, <see cref="FailAny"/> the N-th call of any kind; once, or that
+/// call and every later one (of that kind, or of any kind). A fault is an EIO (<see cref="StorageException"/>) or an
+/// ENOSPC (<see cref="DiskFullException"/>); ENOSPC is raised only by the calls that can run out of space (mkdir,
+/// create, write, setlength, sync, syncdir, rename: a directory may have to grow), the others fail with EIO instead.
+/// A failed call changes nothing, except a failed write, which leaves the first half of its bytes written (unsynced),
+/// as a short write before the error would.
+/// </para>
 /// </summary>
 internal sealed class MemoryFileSystem : IFileSystem
 {
+    /// <summary>The kinds of I/O call counted, in no particular order.</summary>
+    public static readonly IReadOnlyList<string> Kinds = ["mkdir", "list", "create", "open", "read", "write", "setlength", "sync", "map", "rename", "delete", "syncdir"];
+
+    private static readonly HashSet<string> NoSpaceKinds = new(["mkdir", "create", "write", "setlength", "sync", "syncdir", "rename"], StringComparer.Ordinal);
+
     private readonly object _gate = new();
     private readonly Dictionary<string, Node> _entries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Node> _durableEntries = new(StringComparer.Ordinal);
     private readonly HashSet<string> _directories = new(StringComparer.Ordinal);
     private readonly HashSet<string> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);
-    private (string Kind, int Nth, bool Forever)? _fault;
+    private readonly List<InjectedFault> _fired = [];
+    private int _totalCalls;
+    private Fault? _fault;
 
     /// <summary>How long each file sync takes (to let group commit gather writers).</summary>
     public TimeSpan SyncDelay { get; set; }
 
+    /// <summary>Calls of <paramref name="kind"/> so far.</summary>
     public int Calls(string kind)
     {
         lock (_gate)
@@ -27,16 +45,51 @@ internal sealed class MemoryFileSystem : IFileSystem
         }
     }
 
-    /// <summary>The <paramref name="nth"/> call of <paramref name="kind"/> from now on fails (and every later one if <paramref name="forever"/>).</summary>
-    public void FailOn(string kind, int nth, bool forever = false)
+    /// <summary>I/O calls of every kind so far.</summary>
+    public int TotalCalls
     {
-        lock (_gate)
+        get
         {
-            _fault = (kind, Calls(kind) + nth, forever);
+            lock (_gate)
+            {
+                return _totalCalls;
+            }
         }
     }
 
-    /// <summary>Removes any fault not yet fired.</summary>
+    /// <summary>The faults injected so far, in order (a fault that fails forever counts once per failed call).</summary>
+    public IReadOnlyList<InjectedFault> Fired
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _fired];
+            }
+        }
+    }
+
+    /// <summary>The <paramref name="nth"/> call of <paramref name="kind"/> from now on fails (and every later one of that kind if <paramref name="forever"/>).</summary>
+    public void FailOn(string kind, int nth, bool forever = false, InjectedError error = InjectedError.Io)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nth);
+        lock (_gate)
+        {
+            _fault = new Fault(kind, Calls(kind) + nth, forever, error);
+        }
+    }
+
+    /// <summary>The <paramref name="nth"/> I/O call of any kind from now on fails (and every later call of any kind if <paramref name="forever"/>).</summary>
+    public void FailAny(int nth, bool forever = false, InjectedError error = InjectedError.Io)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nth);
+        lock (_gate)
+        {
+            _fault = new Fault(null, _totalCalls + nth, forever, error);
+        }
+    }
+
+    /// <summary>Removes any fault not yet fired (or failing forever).</summary>
     public void Disarm()
     {
         lock (_gate)
@@ -78,16 +131,21 @@ internal sealed class MemoryFileSystem : IFileSystem
         }
     }
 
-    /// <summary>A separate file system holding every file and directory as they are now, all of it durable.</summary>
-    public MemoryFileSystem Clone()
+    /// <summary>
+    /// A separate file system holding every file and directory as they are now, all of it durable: what a process
+    /// killed now leaves (the kernel keeps what was written). With <paramref name="powerLoss"/>, what a power loss now
+    /// leaves instead: only synced bytes and synced names (this file system is not changed).
+    /// </summary>
+    public MemoryFileSystem Clone(bool powerLoss = false)
     {
         lock (_gate)
         {
             var copy = new MemoryFileSystem();
             copy._directories.UnionWith(_directories);
-            foreach (var (path, node) in _entries)
+            foreach (var (path, node) in powerLoss ? _durableEntries : _entries)
             {
-                var copied = new Node { Data = node.Data.ToArray(), Durable = node.Data.ToArray() };
+                byte[] bytes = powerLoss ? node.Durable : node.Data;
+                var copied = new Node { Data = bytes.ToArray(), Durable = bytes.ToArray() };
                 copy._entries[path] = copied;
                 copy._durableEntries[path] = copied;
             }
@@ -125,6 +183,7 @@ internal sealed class MemoryFileSystem : IFileSystem
     {
         lock (_gate)
         {
+            Count("open", path);
             return _entries.TryGetValue(path, out Node? node) ? new MemoryFile(this, path, node) : throw new StorageException(path, "no such file");
         }
     }
@@ -179,6 +238,7 @@ internal sealed class MemoryFileSystem : IFileSystem
     {
         lock (_gate)
         {
+            Count("list", directory);
             return _entries.Keys.Where(p => Path.GetDirectoryName(p) == directory).Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal).ToList();
         }
     }
@@ -187,6 +247,7 @@ internal sealed class MemoryFileSystem : IFileSystem
     {
         lock (_gate)
         {
+            Count("mkdir", path);
             _directories.Add(path);
         }
     }
@@ -214,11 +275,23 @@ internal sealed class MemoryFileSystem : IFileSystem
     private void Count(string kind, string path)
     {
         int n = _calls[kind] = _calls.GetValueOrDefault(kind) + 1;
-        if (_fault is { } fault && fault.Kind == kind && (n == fault.Nth || (fault.Forever && n > fault.Nth)))
+        int total = ++_totalCalls;
+        if (_fault is not { } fault)
         {
-            throw new StorageException(path, $"injected failure of {kind} call {n} (EIO)");
+            return;
+        }
+        int at = fault.Kind is null ? total : fault.Kind == kind ? n : 0;
+        if (at == fault.Nth || (fault.Forever && at > fault.Nth))
+        {
+            bool noSpace = fault.Error == InjectedError.NoSpace && NoSpaceKinds.Contains(kind);
+            _fired.Add(new InjectedFault(kind, path, total, noSpace ? InjectedError.NoSpace : InjectedError.Io));
+            throw noSpace
+                ? new DiskFullException(path, $"injected failure of {kind} call {n} (I/O call {total}): no space left on device (ENOSPC)")
+                : new StorageException(path, $"injected failure of {kind} call {n} (I/O call {total}): input/output error (EIO)");
         }
     }
+
+    private sealed record Fault(string? Kind, int Nth, bool Forever, InjectedError Error);
 
     private sealed class Node
     {
@@ -250,6 +323,7 @@ internal sealed class MemoryFileSystem : IFileSystem
         {
             lock (fs._gate)
             {
+                fs.Count("read", Path);
                 int n = (int)Math.Max(0, Math.Min(buffer.Length, node.Data.Length - offset));
                 node.Data.AsSpan((int)offset, n).CopyTo(buffer);
                 return n;
@@ -260,22 +334,38 @@ internal sealed class MemoryFileSystem : IFileSystem
         {
             lock (fs._gate)
             {
-                fs.Count("write", Path);
-                long end = offset + data.Length;
-                if (end > node.Data.Length)
+                try
                 {
-                    byte[] grown = new byte[end];
-                    node.Data.CopyTo(grown, 0);
-                    node.Data = grown;
+                    fs.Count("write", Path);
                 }
-                data.CopyTo(node.Data.AsSpan((int)offset));
+                catch (StorageException)
+                {
+                    // A short write before the error: the first half of the bytes reach the file.
+                    Put(offset, data[..(data.Length / 2)]);
+                    throw;
+                }
+                Put(offset, data);
             }
+        }
+
+        // Under the gate.
+        private void Put(long offset, ReadOnlySpan<byte> data)
+        {
+            long end = offset + data.Length;
+            if (end > node.Data.Length)
+            {
+                byte[] grown = new byte[end];
+                node.Data.CopyTo(grown, 0);
+                node.Data = grown;
+            }
+            data.CopyTo(node.Data.AsSpan((int)offset));
         }
 
         public void SetLength(long length)
         {
             lock (fs._gate)
             {
+                fs.Count("setlength", Path);
                 byte[] resized = new byte[length];
                 node.Data.AsSpan(0, (int)Math.Min(length, node.Data.Length)).CopyTo(resized);
                 node.Data = resized;
@@ -299,6 +389,7 @@ internal sealed class MemoryFileSystem : IFileSystem
         {
             lock (fs._gate)
             {
+                fs.Count("map", Path);
                 return new CopiedRegion(node.Data);
             }
         }
@@ -332,3 +423,16 @@ internal sealed class MemoryFileSystem : IFileSystem
         public override void Dispose() => GC.KeepAlive(_storage);
     }
 }
+
+/// <summary>The error an injected fault raises.</summary>
+internal enum InjectedError
+{
+    /// <summary>EIO: a <see cref="StorageException"/>.</summary>
+    Io,
+
+    /// <summary>ENOSPC: a <see cref="DiskFullException"/> (EIO for calls that cannot run out of space).</summary>
+    NoSpace,
+}
+
+/// <summary>One injected failure: the kind of call, its path, its number among all I/O calls, and the error raised.</summary>
+internal sealed record InjectedFault(string Kind, string Path, int Call, InjectedError Error);

@@ -266,9 +266,12 @@ public sealed partial class HammingDatabase
         {
             ManifestStore.Write(_fs, _directory, manifest);
         }
-        catch
+        catch (Exception e)
         {
             newLog.Dispose();
+            // The switch may have happened (renamed, then the directory sync failed): the disk may name the
+            // new log, and a write acknowledged from the old one would be lost at the next open. Stop.
+            _failure = e;
             throw;
         }
 
