@@ -232,3 +232,208 @@ public class ResourceLimitTests(ITestOutputHelper output)
         public void Dispose() => Db.Dispose();
     }
 }
+
+/// <summary>
+/// The same limits through hdb: huge --k and --radius, lines longer than the 1 MiB hdb reads (refused,
+/// naming the input and line, with memory independent of the line's length), queries past what hdb
+/// holds from a pipe (refused), and a query file of millions of lines (streamed, under a GC heap limit
+/// in a child process).
+/// </summary>
+[Collection(nameof(ResourceLimitsRunAlone))]
+public class ResourceLimitCliTests(ITestOutputHelper output) : Cli.CliHarness(output)
+{
+    private const int RowCount = 1000;
+
+    [Fact]
+    public void Query_with_huge_k_or_radius_returns_every_row_and_negative_values_are_refused()
+    {
+        string db = Database();
+        byte[] queries = Utf8("00000000000000ff\nffffffff00000000\n");
+        foreach (string[] limit in new[] { new[] { "--k", "2147483647" }, ["--k", Str(RowCount + 1)], ["--radius", "2147483647"], ["--radius", "64"] })
+        {
+            List<System.Text.Json.JsonElement> answers = JsonLines(Ok(queries, ["query", db, "-", "--format", "hex", .. limit]).Stdout);
+            Assert.Equal(2, answers.Count);
+            Assert.All(answers, a => Assert.Equal(RowCount, a.GetProperty("results").GetArrayLength()));
+        }
+        Assert.Contains("--k must be at least 1", Bad(queries, "query", db, "-", "--format", "hex", "--k", "0"), StringComparison.Ordinal);
+        Assert.Contains("--k must be at least 1", Bad(queries, "query", db, "-", "--format", "hex", "--k", "-1"), StringComparison.Ordinal);
+        Assert.Contains("--radius must not be negative", Bad(queries, "query", db, "-", "--format", "hex", "--radius", "-1"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_line_longer_than_1_MiB_is_refused_naming_the_input_and_the_line_in_memory_independent_of_its_length()
+    {
+        string db = Database();
+        Assert.Contains("1 MiB", Ok("query", "--help").Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 MiB", Ok("ingest", "--help").Stdout, StringComparison.Ordinal);
+        // hex and ndjson, ingest and query; the ndjson line is a JSON string that never ends.
+        (string Name, byte[] Prefix, string[] Args)[] cases =
+        [
+            ("ingest hex", Utf8("1\t"), ["ingest", db, "-", "--format", "hex"]),
+            ("ingest ndjson", Utf8("{\"key\":1,\"code\":\""), ["ingest", db, "-", "--format", "ndjson"]),
+            ("query hex", Utf8("00000000000000ff\n"), ["query", db, "-", "--format", "hex", "--k", "1"]),
+            ("query ndjson", Utf8("{\"code\":\"00000000000000ff\"}\n{\"code\":\""), ["query", db, "-", "--format", "ndjson", "--k", "1"]),
+            ("get --keys-file", Utf8("1\n2\n"), ["get", db, "--keys-file", "-"]),
+        ];
+        foreach ((string name, byte[] prefix, string[] args) in cases)
+        {
+            int line = prefix.Count(b => b == (byte)'\n') + 1;
+            long small = Refused(name, prefix, 2L << 20, args, $"stdin: line {line}: the line is longer than 1048576 bytes (1 MiB)");
+            long huge = Refused(name, prefix, 300L << 20, args, $"stdin: line {line}: the line is longer than 1048576 bytes (1 MiB)");
+            Output.WriteLine($"{name}: a 2 MiB line: {small:N0} bytes allocated, a 300 MiB line: {huge:N0}");
+            Assert.True(huge - small < 16L << 20, $"{name}: {huge - small:N0} more bytes allocated for a 300 MiB line than for a 2 MiB one");
+        }
+        // A regular file: a sparse 400 MiB of zeros (no line end), and one whose fourth line is too long.
+        string sparse = PathOf("sparse.hex");
+        using (var file = new FileStream(sparse, FileMode.Create))
+        {
+            file.SetLength(400L << 20);
+        }
+        Assert.Contains($"{sparse}: line 1: the line is longer than 1048576 bytes", Bad(null, "query", db, sparse, "--format", "hex", "--k", "1"), StringComparison.Ordinal);
+        Assert.Contains($"{sparse}: line 1: the line is longer than 1048576 bytes", Bad(null, "ingest", db, sparse, "--format", "ndjson"), StringComparison.Ordinal);
+        string fourth = PathOf("fourth.hex");
+        File.WriteAllText(fourth, "00000000000000ff\n00000000000000fe\n00000000000000fd\n" + new string('a', 3 << 20) + "\n");
+        Assert.Contains($"{fourth}: line 4: the line is longer than 1048576 bytes", Bad(null, "query", db, fourth, "--format", "hex", "--k", "1"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Queries_from_a_pipe_past_64_MiB_are_refused_before_any_runs()
+    {
+        string db = Database();
+        byte[] line = Utf8("0123456789abcdef\n");
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var stdin = new GeneratedStream([], line, 20_000_000L * line.Length);
+        using var stdout = new MemoryStream();
+        var stderr = new StringWriter();
+        int exit = HammingDB.Cli.Program.Run(["query", db, "-", "--format", "hex", "--k", "1"], stdin, stdout, stderr);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Output.WriteLine($"exit {exit} after {stdin.Position:N0} bytes of 20,000,000 lines read, {allocated:N0} bytes allocated\n{stderr}");
+        Assert.Equal(HammingDB.Cli.ExitCodes.BadInput, exit);
+        Assert.Equal(0, stdout.Length);
+        Assert.Contains("stdin: the queries take more than 64 MiB", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("give 'hdb query' a regular file", stderr.ToString(), StringComparison.Ordinal);
+        // Holding all 20 million would take over 640 MB of arrays alone.
+        Assert.True(allocated < 400L << 20, $"{allocated:N0} bytes allocated");
+    }
+
+    [Fact]
+    public async Task A_query_file_of_two_million_lines_runs_under_a_64_MiB_heap_limit()
+    {
+        const int Queries = 2_000_000;
+        string db = Database();
+        string queries = PathOf("queries.hex");
+        var random = new Random(6);
+        using (var writer = new StreamWriter(queries))
+        {
+            for (int i = 0; i < Queries; i++)
+            {
+                writer.Write(((ulong)random.NextInt64() ^ ((ulong)random.Next() << 63)).ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
+                writer.Write('\n');
+            }
+        }
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[] { "exec", typeof(HammingDB.Cli.Program).Assembly.Location, "query", db, queries, "--format", "hex", "--k", "1" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        // Holding every query (the old behaviour) needs more than 128 MiB of heap for this file.
+        start.Environment["DOTNET_GCHeapHardLimit"] = "0x4000000";
+        using var child = System.Diagnostics.Process.Start(start)!;
+        Task<string> errors = child.StandardError.ReadToEndAsync();
+        long lines = 0, peakKb = 0;
+        string? last = null;
+        using var poll = new Timer(_ => peakKb = Math.Max(peakKb, PeakKb(child)), null, 0, 50);
+        while (await child.StandardOutput.ReadLineAsync() is { } text)
+        {
+            lines++;
+            last = text;
+        }
+        await child.WaitForExitAsync();
+        poll.Dispose();
+        Output.WriteLine($"exit {child.ExitCode}, {lines:N0} result lines, peak resident {peakKb:N0} KiB (polled)\n{await errors}");
+        Assert.Equal(0, child.ExitCode);
+        Assert.Equal(Queries, lines);
+        Assert.StartsWith($"{{\"query\":{Queries - 1},", last, StringComparison.Ordinal);
+    }
+
+    // Runs hdb on a generated stdin of the prefix then fill bytes without a line end; requires exit 2 and the message; returns the bytes allocated.
+    private static long Refused(string name, byte[] prefix, long length, string[] args, string message)
+    {
+        var stdin = new GeneratedStream(prefix, Utf8("a"), length);
+        using var stdout = new MemoryStream();
+        var stderr = new StringWriter();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        int exit = HammingDB.Cli.Program.Run(args, stdin, stdout, stderr);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.True(exit == HammingDB.Cli.ExitCodes.BadInput, $"{name}: exit {exit}: {stderr}");
+        Assert.Contains(message, stderr.ToString(), StringComparison.Ordinal);
+        Assert.True(stdin.Position < (4L << 20), $"{name}: {stdin.Position:N0} bytes read before the refusal");
+        return allocated;
+    }
+
+    private static long PeakKb(System.Diagnostics.Process process)
+    {
+        try
+        {
+            string? line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    // A database of 1000 random 64-bit rows.
+    private string Database()
+    {
+        string db = PathOf("db");
+        Ok("create", db, "--bits", "64");
+        var random = new Random(5);
+        var rows = new System.Text.StringBuilder();
+        for (int i = 0; i < RowCount; i++)
+        {
+            rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i}\t{(ulong)random.NextInt64():x16}\n");
+        }
+        Ok(Utf8(rows.ToString()), "ingest", db, "-", "--format", "hex", "--progress", "none");
+        return db;
+    }
+
+    /// <summary>A read-once stream of <c>prefix</c> then <c>pattern</c> repeated, <c>length</c> bytes in all, made as it is read.</summary>
+    private sealed class GeneratedStream(byte[] prefix, byte[] pattern, long length) : Stream
+    {
+        private long _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = (int)Math.Min(buffer.Length, length - _position);
+            for (int i = 0; i < n; i++, _position++)
+            {
+                buffer[i] = _position < prefix.Length ? prefix[_position] : pattern[(_position - prefix.Length) % pattern.Length];
+            }
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
