@@ -96,8 +96,8 @@ public class ConcurrencyTests(ITestOutputHelper output) : IDisposable
             }
             Assert.True(failures.IsEmpty, $"{failures.Count} answers matched no state in their window; first:\n{failures.FirstOrDefault()}");
             Assert.True(compared > 1000, $"only {compared} queries compared");
-            Assert.True(fs.LogsCreated - sealsBefore >= 5, "too few seals");
-            Assert.True(Interlocked.Read(ref compactions) >= 3, "too few compactions");
+            Assert.True(fs.LogsCreated - sealsBefore >= 3, "too few seals");
+            Assert.True(Interlocked.Read(ref compactions) >= 2, "too few compactions");
         }
         CheckReport report = HammingDatabase.Check(_dir);
         Assert.True(report.Problems.All(p => p.Severity != CheckSeverity.Damage), string.Join("\n", report.Problems));

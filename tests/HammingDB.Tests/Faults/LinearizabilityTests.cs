@@ -18,7 +18,7 @@ public class LinearizabilityTests(ITestOutputHelper output)
 {
     private const int KeySpace = 6;
     private const ulong Seed = 20261123;
-    private const int Histories = 400;
+    private const int Histories = 300;
 
     // Codes close to one another, so that distances tie and a radius takes some rows but not all.
     private static readonly ulong[] Codes = [0x0, 0x1, 0x3, 0x7, 0xF0, 0xF1, 0xFF, 0x100];
