@@ -1,4 +1,5 @@
 using System.CommandLine;
+using HammingDB.Cli.Input;
 
 namespace HammingDB.Cli.Commands;
 
@@ -26,7 +27,11 @@ internal static class CommonOptions
     /// <summary>--format: the code formats, and with <paramref name="vectors"/> the float-vector files too (hdbf, fvecs).</summary>
     public static Option<string> Format(string description, bool vectors = false)
     {
-        var option = new Option<string>("--format") { Description = description, Required = true };
+        var option = new Option<string>("--format")
+        {
+            Description = $"{description} A line of hex or ndjson may be at most {LineReader.MaxLineBytes >> 20} MiB ({LineReader.MaxLineBytes} bytes); a longer one is refused, naming the file and line.",
+            Required = true,
+        };
         if (vectors)
         {
             option.AcceptOnlyFromAmong("hdbc", "hex", "ndjson", "hdbf", "fvecs");

@@ -16,9 +16,6 @@ internal sealed record QuerySettings(string Database, string Collection, string?
 /// </summary>
 internal static class QueryCommand
 {
-    // Queries run in chunks: the chunk in parallel, its results written in query order before the next.
-    private const int ChunkQueries = 1024;
-
     public static Command Build(CliContext context)
     {
         var database = CommonOptions.Database();
@@ -44,7 +41,9 @@ internal static class QueryCommand
         output.AcceptOnlyFromAmong("ndjson", "json", "csv", "table");
         var threads = new Option<int>("--threads") { Description = "Queries run in parallel on N threads; output stays in query order.", DefaultValueFactory = _ => 1 };
         var plan = CommonOptions.Plan();
-        var command = new Command("query", "Exact k-nearest or radius search for each query code (or float vector) of FILE (or standard input). All queries are read first: bad input prints no results.")
+        var command = new Command("query", "Exact k-nearest or radius search for each query code (or float vector) of FILE (or standard input). Bad input prints no results: " +
+            $"a regular file is checked whole, then run {QueryReader.ChunkQueries} queries at a time (any length, in bounded memory); " +
+            $"standard input or a pipe is read whole before any query runs, and may hold at most {QueryReader.MaxHeldBytes >> 20} MiB of queries.")
         {
             database, file, collection, format, k, radius, rescore, metric, output, threads, plan,
         };
@@ -89,72 +88,101 @@ internal static class QueryCommand
         using HammingDatabase db = DatabaseSession.Open(settings.Database);
         CollectionInfo info = DatabaseSession.Find(db, settings.Collection);
         VectorEncoder? encoder = StoredEncoder.Load(db, info);
-        QuerySet queries;
-        using (InputSource source = InputSource.Open(settings.File, context.Stdin))
+        var layout = new Kernels.CodeLayout(info.CodeBits);
+        string noEncoder = StoredEncoder.Missing(db, info);
+        using InputSource source = InputSource.Open(settings.File, context.Stdin);
+        if (source.IsRegularFile)
         {
-            queries = await QueryReader.ReadAsync(source, settings.Format, new Kernels.CodeLayout(info.CodeBits), info.Name, encoder,
-                StoredEncoder.Missing(db, info)).ConfigureAwait(false);
+            // Checked whole first (bad input prints nothing), then read again and run a chunk at a time: any length in bounded memory.
+            bool? areVectors = await QueryReader.ForEachChunkAsync(source, settings.Format, layout, info.Name, encoder, noEncoder, _ => { }).ConfigureAwait(false);
+            RequireVectorsToRescore(settings, areVectors == true);
+            source.Rewind();
+            DatabaseSession.Run(db, info, new RunQueries(settings, context.Stdout, run => QueryReader.ForEachChunkAsync(source, settings.Format, layout, info.Name,
+                encoder, noEncoder, run).GetAwaiter().GetResult()));
         }
-        CommonOptions.Require(settings.Rescore is null || queries.Vectors is not null,
-            "--rescore re-ranks by float vectors: give vector queries (--format hdbf or fvecs, or ndjson lines with \"vector\"), not codes.");
-        DatabaseSession.Run(db, info, new Action(settings, queries, context.Stdout));
+        else
+        {
+            // Standard input or a pipe is read once: every query is held (up to QueryReader.MaxHeldBytes) before any runs.
+            QuerySet queries = await QueryReader.ReadAsync(source, settings.Format, layout, info.Name, encoder, noEncoder).ConfigureAwait(false);
+            RequireVectorsToRescore(settings, queries.Vectors is not null);
+            DatabaseSession.Run(db, info, new RunQueries(settings, context.Stdout, run =>
+            {
+                for (int start = 0; start < queries.Codes.Count; start += QueryReader.ChunkQueries)
+                {
+                    int count = Math.Min(QueryReader.ChunkQueries, queries.Codes.Count - start);
+                    run(new QuerySet(queries.Codes.GetRange(start, count), queries.Vectors?.GetRange(start, count)));
+                }
+            }));
+        }
         context.Stdout.Flush();
         return ExitCodes.Ok;
     }
 
-    private sealed class Action(QuerySettings settings, QuerySet queries, TextWriter stdout) : ICollectionAction<bool>
+    private static void RequireVectorsToRescore(QuerySettings settings, bool vectors) =>
+        CommonOptions.Require(settings.Rescore is null || vectors,
+            "--rescore re-ranks by float vectors: give vector queries (--format hdbf or fvecs, or ndjson lines with \"vector\"), not codes.");
+
+    // Runs the queries <paramref name="chunks"/> hands over, one chunk at a time, writing each chunk's results in query order.
+    private sealed class RunQueries(QuerySettings settings, TextWriter stdout, Action<Action<QuerySet>> chunks) : ICollectionAction<bool>
     {
         public bool Run<TKey>(HammingCollection<TKey> collection, CollectionInfo info, KeyFormat<TKey> keys)
             where TKey : notnull
         {
             using QueryOutput<TKey> output = QueryOutput<TKey>.Create(settings.Output, stdout, keys, rescored: settings.Rescore is not null);
             output.Begin();
-            List<ulong[]> codes = queries.Codes;
-            for (int start = 0; start < codes.Count; start += ChunkQueries)
+            int start = 0;
+            chunks(queries =>
             {
-                int count = Math.Min(ChunkQueries, codes.Count - start);
-                if (settings.Rescore is int oversample)
-                {
-                    IReadOnlyList<RescoredResult<TKey>>[] rescored = Rescore(collection, start, count, settings.K!.Value, oversample);
-                    for (int i = 0; i < count; i++)
-                    {
-                        output.Query(start + i, rescored[i]);
-                    }
-                    continue;
-                }
-                // A chunk is one batch: each query planned per segment, those left to the scan scanned together.
-                ReadOnlyMemory<ulong>[] chunk = [.. codes.Skip(start).Take(count).Select(q => new ReadOnlyMemory<ulong>(q))];
-                IReadOnlyList<IReadOnlyList<SearchResult<TKey>>> results;
-                try
-                {
-                    results = settings.K is { } k
-                        ? collection.KnnBatch(chunk, k, settings.Threads, settings.Plan)
-                        : collection.RadiusBatch(chunk, settings.Radius!.Value, settings.Threads, settings.Plan);
-                }
-                catch (AggregateException e) when (e.InnerExceptions.Count == 1)
-                {
-                    // A storage error keeps its own exit code rather than becoming an internal error.
-                    ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-                    throw;
-                }
-                for (int i = 0; i < chunk.Length; i++)
-                {
-                    output.Query(start + i, results[i]);
-                }
-            }
+                RunChunk(collection, output, queries, start);
+                start += queries.Codes.Count;
+            });
             output.End();
             return true;
         }
 
-        // Each query of the chunk rescored on its own (in parallel on --threads), results in query order.
-        private IReadOnlyList<RescoredResult<TKey>>[] Rescore<TKey>(HammingCollection<TKey> collection, int start, int count, int k, int oversample)
+        private void RunChunk<TKey>(HammingCollection<TKey> collection, QueryOutput<TKey> output, QuerySet queries, int start)
             where TKey : notnull
         {
-            var results = new IReadOnlyList<RescoredResult<TKey>>[count];
+            List<ulong[]> codes = queries.Codes;
+            if (settings.Rescore is int oversample)
+            {
+                IReadOnlyList<RescoredResult<TKey>>[] rescored = Rescore(collection, queries, settings.K!.Value, oversample);
+                for (int i = 0; i < codes.Count; i++)
+                {
+                    output.Query(start + i, rescored[i]);
+                }
+                return;
+            }
+            // A chunk is one batch: each query planned per segment, those left to the scan scanned together.
+            ReadOnlyMemory<ulong>[] chunk = [.. codes.Select(q => new ReadOnlyMemory<ulong>(q))];
+            IReadOnlyList<IReadOnlyList<SearchResult<TKey>>> results;
             try
             {
-                Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = settings.Threads }, i =>
-                    results[i] = collection.KnnRescored(queries.Codes[start + i], queries.Vectors![start + i], k, oversample, settings.Metric, settings.Plan));
+                results = settings.K is { } k
+                    ? collection.KnnBatch(chunk, k, settings.Threads, settings.Plan)
+                    : collection.RadiusBatch(chunk, settings.Radius!.Value, settings.Threads, settings.Plan);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+            {
+                // A storage error keeps its own exit code rather than becoming an internal error.
+                ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+                throw;
+            }
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                output.Query(start + i, results[i]);
+            }
+        }
+
+        // Each query of the chunk rescored on its own (in parallel on --threads), results in query order.
+        private IReadOnlyList<RescoredResult<TKey>>[] Rescore<TKey>(HammingCollection<TKey> collection, QuerySet queries, int k, int oversample)
+            where TKey : notnull
+        {
+            var results = new IReadOnlyList<RescoredResult<TKey>>[queries.Codes.Count];
+            try
+            {
+                Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.Threads }, i =>
+                    results[i] = collection.KnnRescored(queries.Codes[i], queries.Vectors![i], k, oversample, settings.Metric, settings.Plan));
             }
             catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
             {
