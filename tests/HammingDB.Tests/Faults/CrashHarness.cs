@@ -16,7 +16,7 @@ internal static class CrashHarness
 
     /// <summary>How a child ended.</summary>
     /// <param name="ExitCode">Its exit code (<see cref="SigkillExitCode"/> when a SIGKILL ended it).</param>
-    /// <param name="KilledByTimer">Whether <see cref="RunHdb"/> killed it (it had not exited by the kill's moment).</param>
+    /// <param name="KilledByTimer">Whether <see cref="RunHdb"/> killed it (it had not exited by the kill's moment, and died of it).</param>
     /// <param name="Stdout">Its standard output, line by line.</param>
     /// <param name="Stderr">Its standard error.</param>
     public sealed record Child(int ExitCode, bool KilledByTimer, IReadOnlyList<string> Stdout, string Stderr)
@@ -96,7 +96,8 @@ internal static class CrashHarness
         {
             lock (errors)
             {
-                return new Child(child.ExitCode, !exited, [.. lines], errors.ToString());
+                // A child that exited on its own just as the kill came was not killed.
+                return new Child(child.ExitCode, !exited && child.ExitCode == SigkillExitCode, [.. lines], errors.ToString());
             }
         }
     }
