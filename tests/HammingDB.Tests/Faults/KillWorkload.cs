@@ -241,7 +241,8 @@ internal sealed class KillWorkload
         Pending pending = _pending ?? new Pending();
         _pending = null;
         Dictionary<ulong, ulong> actual;
-        using (HammingDatabase db = HammingDatabase.Open(Db))
+        // Closed without a seal: what was recovered from the log stays there, for the next step's open to replay.
+        using (HammingDatabase db = HammingDatabase.Open(Db, DatabaseOptions.Default with { SealOnClose = false }))
         {
             CrashHarness.AssertNoOrphans(Db, context);
             HammingCollection<ulong> items = db.GetCollection<ulong>("default");
