@@ -115,6 +115,7 @@ public sealed partial class HammingDatabase
             Stop(e);
             throw;
         }
+        KillPoints.Hit(KillPoints.AttachmentSwitched);
         // Committed. From here a failure leaves memory behind the disk: stop, and let a reopen recover.
         try
         {
@@ -123,6 +124,7 @@ public sealed partial class HammingDatabase
             if (replaced is not null)
             {
                 _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Attachment(replaced.FileNumber)));
+                KillPoints.Hit(KillPoints.AttachmentOldDeleted);
             }
         }
         catch (Exception e)

@@ -136,6 +136,7 @@ public sealed partial class HammingDatabase
             // 2. Merge the live rows by key, without any lock.
             (SegmentContents contents, int[][] newRows) = Merge(collection, inputs);
             SegmentWriter.Write(_fs, _directory, FileNames.Segment(fileNumber), contents);
+            KillPoints.Hit(KillPoints.CompactionSegmentDurable);
             SegmentReader reader = SegmentReader.Open(_fs, SegmentPath(fileNumber), verifyMihTables: false);
             AfterCompactionMerge?.Invoke();
 
@@ -296,6 +297,7 @@ public sealed partial class HammingDatabase
             reader.Dispose();
             throw;
         }
+        KillPoints.Hit(KillPoints.CompactionSwitched);
 
         // Committed. From here a failure leaves memory behind the disk: stop, and let a reopen recover.
         try
@@ -347,6 +349,7 @@ public sealed partial class HammingDatabase
             }
             Keys.Checkpoint(manifest.Version);
             collection.Moving = null;
+            KillPoints.Hit(KillPoints.CompactionIndexMoved);
             foreach (SegmentView input in inputs)
             {
                 _retired[input.Handle] = true;
@@ -356,6 +359,7 @@ public sealed partial class HammingDatabase
             {
                 _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Deletions(old.FileNumber, old.DeletionVersion)));
             }
+            KillPoints.Hit(KillPoints.CompactionInputsDeleted);
         }
         catch (Exception e)
         {

@@ -274,6 +274,10 @@ public sealed partial class HammingDatabase
             _failure = e;
             throw;
         }
+        if (newBitmaps.Count > 0)
+        {
+            KillPoints.Hit(KillPoints.DeletionsSwitched);
+        }
 
         // Committed. From here a failure leaves memory behind the disk: stop, and let a reopen recover.
         try
@@ -288,12 +292,15 @@ public sealed partial class HammingDatabase
             }
             Keys.Checkpoint(manifest.Version);
             oldLog.Dispose();
+            KillPoints.Hit(KillPoints.LogTrimBefore);
             _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Log(old.LogNumber)));
+            KillPoints.Hit(KillPoints.LogTrimAfter);
             foreach (SegmentState segment in old.Collections.SelectMany(c => c.Segments).Where(s => s.DeletionVersion > 0))
             {
                 if (manifest.Collections.SelectMany(c => c.Segments).Any(s => s.FileNumber == segment.FileNumber && s.DeletionVersion != segment.DeletionVersion))
                 {
                     _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Deletions(segment.FileNumber, segment.DeletionVersion)));
+                    KillPoints.Hit(KillPoints.DeletionsOldDeleted);
                 }
             }
         }

@@ -78,7 +78,7 @@ internal static class AttachmentFile
     public static void Write(IFileSystem fileSystem, string directory, long fileNumber, uint collectionId, string name, ReadOnlySpan<byte> content)
     {
         byte[] bytes = Encode(collectionId, name, content);
-        DurableFile.Replace(fileSystem, directory, FileNames.Attachment(fileNumber), file => file.Write(0, bytes));
+        DurableFile.Replace(fileSystem, directory, FileNames.Attachment(fileNumber), KillPoints.Attachment, file => file.Write(0, bytes));
     }
 
     /// <summary>

@@ -153,11 +153,13 @@ internal sealed class FasterKeyIndex : IKeyIndex
     {
         long value = version;
         WithRawKey(VersionKey, (Session s, ref SpanByte k) => s.Client.Upsert(ref k, ref value));
+        KillPoints.Hit(KillPoints.KeyIndexBeforeCheckpoint);
         (bool success, _) = _store.TakeFullCheckpointAsync(CheckpointType.FoldOver).AsTask().GetAwaiter().GetResult();
         if (!success)
         {
             throw new StorageException(_settings.CheckpointDir ?? "key index", "the key index checkpoint failed.");
         }
+        KillPoints.Hit(KillPoints.KeyIndexAfterCheckpoint);
         Version = version;
     }
 

@@ -53,7 +53,7 @@ internal sealed class LogWriter : IDisposable
     /// </summary>
     public static LogWriter Create(IFileSystem fileSystem, string directory, long number)
     {
-        DurableFile.Replace(fileSystem, directory, FileNames.Log(number), file =>
+        DurableFile.Replace(fileSystem, directory, FileNames.Log(number), KillPoints.NewLog, file =>
         {
             Span<byte> header = stackalloc byte[LogFormat.HeaderBytes];
             LogFormat.WriteHeader(header, number);
@@ -164,7 +164,9 @@ internal sealed class LogWriter : IDisposable
             try
             {
                 _file.Write(offset, batch.WrittenSpan);
+                KillPoints.Hit(KillPoints.LogBeforeSync);
                 _file.Sync();
+                KillPoints.Hit(KillPoints.LogAfterSync);
             }
             catch (Exception e)
             {

@@ -40,7 +40,7 @@ internal static class ManifestStore
     public static void Write(IFileSystem fileSystem, string directory, ManifestState state)
     {
         byte[] bytes = Encode(state);
-        DurableFile.Replace(fileSystem, directory, FileNames.Manifest, file => file.Write(0, bytes));
+        DurableFile.Replace(fileSystem, directory, FileNames.Manifest, KillPoints.Manifest, file => file.Write(0, bytes));
     }
 
     /// <summary>The manifest of <paramref name="directory"/>, or null when there is none (a new database).</summary>

@@ -120,7 +120,7 @@ internal sealed class DeletionBitmap
     public void Write(IFileSystem fileSystem, string directory, long segment, long version)
     {
         byte[] bytes = Encode();
-        DurableFile.Replace(fileSystem, directory, FileNames.Deletions(segment, version), file => file.Write(0, bytes));
+        DurableFile.Replace(fileSystem, directory, FileNames.Deletions(segment, version), KillPoints.Deletions, file => file.Write(0, bytes));
     }
 
     public static DeletionBitmap Read(IFileSystem fileSystem, string directory, long segment, long version, int rows)

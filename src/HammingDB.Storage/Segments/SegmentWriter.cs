@@ -79,7 +79,7 @@ internal static class SegmentWriter
     {
         Validate(contents);
         long size = 0;
-        DurableFile.Replace(fileSystem, directory, fileName, file =>
+        DurableFile.Replace(fileSystem, directory, fileName, KillPoints.Segment, file =>
         {
             var output = new Output(file);
             WriteAll(output, contents);

@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json;
 using HammingDB.Cli;
 using HammingDB.Kernels;
-using HammingDB.Storage;
-using HammingDB.Storage.Manifest;
+using HammingDB.Tests.Faults;
 using Xunit.Abstractions;
 
 namespace HammingDB.Tests.Database;
@@ -73,54 +71,27 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
     // batch; returns the last durable count it printed.
     private static (long Durable, bool Exited) IngestAndKill(string db, string chunk, long keyOffset, bool afterFirst, int delayMs)
     {
-        string hdb = typeof(HammingDB.Cli.Program).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in new[] { "exec", hdb, "ingest", db, chunk, "--format", "hdbc", "--key-offset", keyOffset.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--progress", "json", "--batch-rows", "1000", "--seal-rows", "6000" })
-        {
-            start.ArgumentList.Add(arg);
-        }
         long durable = 0;
         using var firstDurable = new ManualResetEventSlim();
-        var errors = new System.Text.StringBuilder();
-        using var child = new Process { StartInfo = start };
-        child.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { } line && line.StartsWith("{\"durable\":", StringComparison.Ordinal))
+        CrashHarness.Child child = CrashHarness.RunHdb(
+            ["ingest", db, chunk, "--format", "hdbc", "--key-offset", keyOffset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--progress", "json", "--batch-rows", "1000", "--seal-rows", "6000"],
+            onLine: line =>
             {
-                long value = JsonDocument.Parse(line).RootElement.GetProperty("durable").GetInt64();
-                Assert.True(value >= Interlocked.Read(ref durable), $"durable went back: {line}");
-                Interlocked.Exchange(ref durable, value);
-                firstDurable.Set();
-            }
-        };
-        child.ErrorDataReceived += (_, e) => errors.AppendLine(e.Data);
-        child.Start();
-        child.BeginOutputReadLine();
-        child.BeginErrorReadLine();
-        if (afterFirst)
+                if (line.StartsWith("{\"durable\":", StringComparison.Ordinal))
+                {
+                    long value = JsonDocument.Parse(line).RootElement.GetProperty("durable").GetInt64();
+                    Assert.True(value >= Interlocked.Read(ref durable), $"durable went back: {line}");
+                    Interlocked.Exchange(ref durable, value);
+                    firstDurable.Set();
+                }
+            },
+            killAfterMs: delayMs, killClockStarts: afterFirst ? firstDurable : null);
+        if (!child.KilledByTimer)
         {
-            var waited = Stopwatch.StartNew();
-            while (!firstDurable.Wait(10) && !child.HasExited && waited.Elapsed < TimeSpan.FromSeconds(30))
-            {
-            }
+            Assert.True(child.ExitCode == 0, $"hdb ingest failed ({child.ExitCode}): {child.Stderr}");
         }
-        bool exited = child.WaitForExit(delayMs);
-        if (!exited)
-        {
-            child.Kill(entireProcessTree: true); // SIGKILL
-        }
-        child.WaitForExit();
-        if (exited)
-        {
-            Assert.True(child.ExitCode == 0, $"hdb ingest failed ({child.ExitCode}): {errors}");
-        }
-        return (Interlocked.Read(ref durable), exited);
+        return (Interlocked.Read(ref durable), !child.KilledByTimer);
     }
 
     // Opens the database after the kill and checks it; returns the rows present.
@@ -138,23 +109,11 @@ public sealed class CrashTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(rows.Count, items.Count);
 
         ulong[] query = [random.Next(2) == 0 && rows.Count > 0 ? all[random.Next(rows.Count)] : (ulong)random.NextInt64()];
-        var expected = rows.Select(r => new SearchResult<ulong>(r.Key, TestData.OracleDistance(r.Code, query)))
-            .OrderBy(r => r.Distance).ThenBy(r => r.Key).Take(10).ToList();
+        List<SearchResult<ulong>> expected = CrashHarness.BruteForceKnn(rows.Select(r => (r.Key, r.Code)), query, 10);
         Assert.True(expected.SequenceEqual(items.Knn(query, 10)), $"kill {iteration}: kNN differs from brute force");
 
         // Recovery removed everything the manifest does not name.
-        ManifestState manifest = ManifestStore.Read(PosixFileSystem.Instance, db) ?? throw new InvalidOperationException("no manifest");
-        var named = new HashSet<string>(StringComparer.Ordinal) { FileNames.Lock, FileNames.Manifest, FileNames.Log(manifest.LogNumber) };
-        foreach (SegmentState segment in manifest.Collections.SelectMany(c => c.Segments))
-        {
-            named.Add(FileNames.Segment(segment.FileNumber));
-            if (segment.DeletionVersion > 0)
-            {
-                named.Add(FileNames.Deletions(segment.FileNumber, segment.DeletionVersion));
-            }
-        }
-        string[] orphans = Directory.GetFiles(db).Select(Path.GetFileName).Where(f => !named.Contains(f!)).ToArray()!;
-        Assert.True(orphans.Length == 0, $"kill {iteration}: orphan files after recovery: {string.Join(", ", orphans)}");
+        CrashHarness.AssertNoOrphans(db, $"kill {iteration}");
         return rows.Count;
     }
 }
