@@ -15,6 +15,7 @@ public sealed partial class HammingDatabase
 
     internal void SetAttachment(CollectionRuntime collection, string name, ReadOnlySpan<byte> content)
     {
+        ThrowIfReadOnly(nameof(SetAttachment));
         ValidateAttachmentName(name);
         if (content.Length > AttachmentFile.MaxContentBytes)
         {
@@ -55,6 +56,7 @@ public sealed partial class HammingDatabase
 
     internal bool RemoveAttachment(CollectionRuntime collection, string name)
     {
+        ThrowIfReadOnly(nameof(RemoveAttachment));
         ValidateAttachmentName(name);
         lock (_attachmentGate)
         {

@@ -25,8 +25,10 @@ public sealed partial class HammingDatabase
     /// Crash-safe: the manifest switch is the single point at which the merged segment replaces the
     /// old ones, and the old files are deleted once no search reads them.
     /// </summary>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public void Compact()
     {
+        ThrowIfReadOnly(nameof(Compact));
         lock (_compactionGate)
         {
             List<CollectionRuntime> collections;
@@ -43,7 +45,12 @@ public sealed partial class HammingDatabase
     }
 
     /// <summary>Runs <see cref="Compact"/> on the thread pool; await it to know it is done.</summary>
-    public Task CompactAsync(CancellationToken cancellationToken = default) => Task.Run(Compact, cancellationToken);
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only (thrown at once).</exception>
+    public Task CompactAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfReadOnly(nameof(CompactAsync));
+        return Task.Run(Compact, cancellationToken);
+    }
 
     /// <summary>The error of the last background compaction that failed, if any (it changed nothing on disk that a reopen would keep).</summary>
     public Exception? LastBackgroundCompactionError { get; private set; }
