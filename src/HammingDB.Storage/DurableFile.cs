@@ -6,18 +6,34 @@ internal static class DurableFile
     /// <summary>
     /// Writes <paramref name="name"/> in <paramref name="directory"/> so that after a crash it is
     /// either its previous version (or absent) or complete: written under a temporary name,
-    /// synced, renamed over the old one, and the directory synced.
+    /// synced, renamed over the old one, and the directory synced. A failure before the rename removes the temporary file.
     /// </summary>
     public static void Replace(IFileSystem fileSystem, string directory, string name, Action<IStorageFile> write)
     {
         string temp = Path.Combine(directory, FileNames.Temp(name));
         fileSystem.Delete(temp);
-        using (IStorageFile file = fileSystem.Create(temp))
+        try
         {
-            write(file);
-            file.Sync();
+            using (IStorageFile file = fileSystem.Create(temp))
+            {
+                write(file);
+                file.Sync();
+            }
+            fileSystem.Rename(temp, Path.Combine(directory, name));
         }
-        fileSystem.Rename(temp, Path.Combine(directory, name));
+        catch
+        {
+            // Not in place: the partial file goes at once (on a full disk it holds the space the next step needs).
+            try
+            {
+                fileSystem.Delete(temp);
+            }
+            catch (StorageException)
+            {
+                // The next open removes it (a temporary name is never live).
+            }
+            throw;
+        }
         fileSystem.SyncDirectory(directory);
     }
 }

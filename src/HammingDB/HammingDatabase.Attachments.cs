@@ -121,7 +121,7 @@ public sealed partial class HammingDatabase
         try
         {
             _manifest = manifest;
-            Keys.Checkpoint(manifest.Version); // the index matches this manifest version (else the next open rebuilds it)
+            CheckpointKeys(Keys, manifest.Version); // the index matches this manifest version (else the next open rebuilds it)
             if (replaced is not null)
             {
                 _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Attachment(replaced.FileNumber)));

@@ -352,7 +352,7 @@ public sealed partial class HammingDatabase
                     }
                 }
             }
-            Keys.Checkpoint(manifest.Version);
+            CheckpointKeys(Keys, manifest.Version);
             collection.Moving = null;
             foreach (SegmentView input in inputs)
             {

@@ -286,7 +286,7 @@ public sealed partial class HammingDatabase
             {
                 MoveOn(collection, newBitmaps, newSegments);
             }
-            Keys.Checkpoint(manifest.Version);
+            CheckpointKeys(Keys, manifest.Version);
             oldLog.Dispose();
             _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Log(old.LogNumber)));
             foreach (SegmentState segment in old.Collections.SelectMany(c => c.Segments).Where(s => s.DeletionVersion > 0))

@@ -316,8 +316,22 @@ public sealed partial class HammingDatabase : IDisposable
         opened?.Dispose();
         IKeyIndex index = store.CreateEmpty();
         Fill(index, collections);
-        index.Checkpoint(version);
+        CheckpointKeys(index, version);
         return index;
+    }
+
+    // Checkpoints the key index as matching manifest version. It is derived data: when the disk has no room for the
+    // checkpoint (refused before it starts, nothing changed), the index in memory stays right, the stored one stays
+    // behind the manifest, and the next open rebuilds it; the database goes on.
+    private static void CheckpointKeys(IKeyIndex index, long version)
+    {
+        try
+        {
+            index.Checkpoint(version);
+        }
+        catch (DiskFullException)
+        {
+        }
     }
 
     // Read-only: a recovered copy of the stored index when it matches the manifest, else one rebuilt in scratch
@@ -461,7 +475,7 @@ public sealed partial class HammingDatabase : IDisposable
             var next = _manifest with { Version = _manifest.Version + 1, Collections = [.. _manifest.Collections, definition] };
             ManifestStore.Write(_fs, _directory, next);
             _manifest = next;
-            Keys.Checkpoint(next.Version);
+            CheckpointKeys(Keys, next.Version);
             AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), []));
             return new HammingCollection<TKey>(this, _byId[id]);
         }
