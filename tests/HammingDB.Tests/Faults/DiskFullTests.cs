@@ -1,5 +1,6 @@
 using System.Numerics;
 using HammingDB.Storage;
+using HammingDB.Storage.Keys;
 using Xunit.Abstractions;
 
 namespace HammingDB.Tests.Faults;
@@ -147,6 +148,87 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         }
         AssertClean(path);
         output.WriteLine($"[{clock.Elapsed.TotalSeconds:F1} s] done");
+    }
+
+    [Fact]
+    public void A_key_index_checkpoint_refused_for_want_of_space_stops_nothing_and_the_next_open_rebuilds_the_index()
+    {
+        // The key index is derived data: with no room for its checkpoint (FasterKeyIndex refuses it before starting,
+        // since FASTER would wait forever), writes, seals, compactions and attachments go on, and a reopen rebuilds it.
+        var fs = new MemoryFileSystem();
+        const string dir = "/db";
+        var store = new NoRoomForCheckpoints();
+        var random = new Random(Seed);
+        var model = new Dictionary<ulong, ulong>();
+        var options = new DatabaseOptions { SealRows = 500, MihMinRows = 256, BackgroundCompaction = false };
+        using (HammingDatabase db = HammingDatabase.Open(fs, dir, options, store))
+        {
+            HammingCollection<ulong> codes = db.CreateCollection<ulong>("codes", new CollectionOptions { CodeBits = 64 });
+            for (ulong key = 0; key < 2000; key++)
+            {
+                ulong code = (ulong)random.NextInt64();
+                codes.Upsert(key, [code]); // seals every 500 rows
+                model[key] = code;
+            }
+            codes.SetAttachment("notes", [1, 2, 3]);
+            for (ulong key = 0; key < 2000; key += 3)
+            {
+                Assert.True(codes.Delete(key));
+                model.Remove(key);
+            }
+            db.Flush();
+            db.Compact();
+            Assert.Equal(model.Count, codes.Count);
+        }
+        output.WriteLine($"{store.Refused} checkpoints refused, the database went on");
+        Assert.True(store.Refused >= 6, $"{store.Refused} checkpoints refused");
+        using (HammingDatabase db = HammingDatabase.Open(fs, dir, options, new MemoryKeyIndexStore()))
+        {
+            HammingCollection<ulong> codes = db.GetCollection<ulong>("codes");
+            Assert.Equal(model.OrderBy(e => e.Key), codes.EnumerateRows().Select(r => KeyValuePair.Create(r.Key, r.Code[0])).OrderBy(e => e.Key));
+            Assert.All(model.Keys.Where(k => k % 97 == 1), k => Assert.True(codes.TryGet(k, out _)));
+        }
+    }
+
+    // Key indexes in memory whose every checkpoint is refused as FasterKeyIndex refuses one without room.
+    private sealed class NoRoomForCheckpoints : IKeyIndexStore
+    {
+        private readonly MemoryKeyIndexStore _inner = new();
+
+        public int Refused { get; private set; }
+
+        public string Location => "(no room for checkpoints)";
+
+        public IKeyIndex Open() => new Index(_inner.Open(), this);
+
+        public IKeyIndex CreateEmpty() => new Index(_inner.CreateEmpty(), this);
+
+        public IKeyIndex? OpenCopy() => null;
+
+        public IKeyIndex CreateScratch() => new Index(_inner.CreateScratch(), this);
+
+        private sealed class Index(IKeyIndex inner, NoRoomForCheckpoints store) : IKeyIndex
+        {
+            public long Version => inner.Version;
+
+            public void Upsert(uint collection, ReadOnlySpan<byte> key, RowLocation location) => inner.Upsert(collection, key, location);
+
+            public void UpsertRows(uint collection, IReadOnlyList<byte[]> keys, long segment) => inner.UpsertRows(collection, keys, segment);
+
+            public bool TryGet(uint collection, ReadOnlySpan<byte> key, out RowLocation location) => inner.TryGet(collection, key, out location);
+
+            public void Delete(uint collection, ReadOnlySpan<byte> key) => inner.Delete(collection, key);
+
+            public void Checkpoint(long version)
+            {
+                store.Refused++;
+                throw new DiskFullException(store.Location, "a key-index checkpoint needs about 40000000 bytes and 0 are free: not started.");
+            }
+
+            public IEnumerable<KeyIndexEntry> Entries() => inner.Entries();
+
+            public void Dispose() => inner.Dispose();
+        }
     }
 
     private static (CollectionBatch<ulong> Batch, List<(ulong, ulong)> Rows) NewRows(HammingCollection<ulong> codes, Random random, ref ulong next, int count)
