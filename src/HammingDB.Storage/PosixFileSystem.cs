@@ -63,6 +63,11 @@ internal sealed partial class PosixFileSystem : IFileSystem
         {
             handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
         }
+        catch (IOException e) when (e.HResult == Native.EWouldBlock)
+        {
+            // .NET's own advisory lock at open (a shared flock) fails first while another writer holds the exclusive one.
+            throw new StorageException(path, HeldExclusively, e);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw e.HResult == Native.ERoFs || e is UnauthorizedAccessException
@@ -70,7 +75,7 @@ internal sealed partial class PosixFileSystem : IFileSystem
                     "open it read-only (DatabaseOptions.ReadOnly) to read it.", e)
                 : Map(path, (IOException)e, "cannot open the lock file");
         }
-        return Flock(path, handle, Native.LockEx, "the database is locked by another writer or reader; only one process may write at a time.");
+        return Flock(path, handle, Native.LockEx, HeldExclusively);
     }
 
     public IDisposable? LockShared(string path)
@@ -94,6 +99,8 @@ internal sealed partial class PosixFileSystem : IFileSystem
         }
         return Flock(path, handle, Native.LockSh, HeldByWriter);
     }
+
+    private const string HeldExclusively = "the database is locked by another writer or reader; only one process may write at a time.";
 
     private const string HeldByWriter = "the database is locked by another writer; it cannot be opened read-only or checked until that process closes it.";
 
