@@ -186,12 +186,15 @@ public sealed partial class HammingDatabase
         float[] scratch = int8 ? new float[dimension] : [];
         var newRows = inputs.Select(s => Enumerable.Repeat(-1, s.Reader.Rows).ToArray()).ToArray();
         var cursors = inputs.Select(s => s.Reader.AllKeys().GetEnumerator()).ToArray();
+        // Payloads in step with the keys, each block decoded once (GetPayload per row decodes its whole block).
+        var payloadCursors = definition.HasPayloads ? inputs.Select(s => s.Reader.AllPayloads().GetEnumerator()).ToArray() : null;
         var rows = new int[inputs.Count];
         var heap = new PriorityQueue<int, byte[]>(KeyOrder.Instance);
         void Advance(int input)
         {
             while (cursors[input].MoveNext())
             {
+                payloadCursors?[input].MoveNext();
                 int row = rows[input]++;
                 if (inputs[input].IsLive(row))
                 {
@@ -211,7 +214,7 @@ public sealed partial class HammingDatabase
             newRows[input][row] = keys.Count;
             codes.Add(reader.Codes[row]);
             keys.Add(key);
-            payloads?.Add(reader.GetPayload(row));
+            payloads?.Add(payloadCursors![input].Current);
             int at = keys.Count - 1;
             if (int8Rows is not null)
             {
@@ -232,7 +235,7 @@ public sealed partial class HammingDatabase
             }
             Advance(input);
         }
-        foreach (IEnumerator<byte[]> cursor in cursors)
+        foreach (IEnumerator<byte[]> cursor in cursors.Concat(payloadCursors ?? []))
         {
             cursor.Dispose();
         }
