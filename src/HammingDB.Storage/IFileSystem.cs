@@ -33,6 +33,13 @@ internal interface IFileSystem
     /// result is not disposed; throws <see cref="StorageException"/> at once if another holder has it.
     /// </summary>
     IDisposable LockExclusive(string path);
+
+    /// <summary>
+    /// Takes a shared hold of the existing lock file <paramref name="path"/> (readers: a read-only open, a check) for as
+    /// long as the result is not disposed, opening it for reading only; null when there is no lock file (none is created).
+    /// Throws <see cref="StorageException"/> at once while a writer holds the exclusive lock; any number of shared holds coexist.
+    /// </summary>
+    IDisposable? LockShared(string path);
 }
 
 /// <summary>An open file of the seam. Reads and writes are positional; nothing is durable before <see cref="Sync"/>.</summary>

@@ -28,6 +28,7 @@ internal sealed class MemoryFileSystem : IFileSystem
     private readonly Dictionary<string, Node> _durableEntries = new(StringComparer.Ordinal);
     private readonly HashSet<string> _directories = new(StringComparer.Ordinal);
     private readonly HashSet<string> _locks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _sharedLocks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);
     private readonly List<InjectedFault> _fired = [];
     private int _totalCalls;
@@ -120,6 +121,7 @@ internal sealed class MemoryFileSystem : IFileSystem
                 _entries[path] = node;
             }
             _locks.Clear();
+            _sharedLocks.Clear();
         }
     }
 
@@ -256,6 +258,10 @@ internal sealed class MemoryFileSystem : IFileSystem
     {
         lock (_gate)
         {
+            if (_sharedLocks.GetValueOrDefault(path) > 0)
+            {
+                throw new StorageException(path, "the database is locked by another writer or reader; only one process may write at a time.");
+            }
             if (!_locks.Add(path))
             {
                 throw new StorageException(path, "the database is locked by another writer; only one process may write at a time.");
@@ -267,6 +273,29 @@ internal sealed class MemoryFileSystem : IFileSystem
                 lock (_gate)
                 {
                     _locks.Remove(path);
+                }
+            });
+        }
+    }
+
+    public IDisposable? LockShared(string path)
+    {
+        lock (_gate)
+        {
+            if (!_entries.ContainsKey(path))
+            {
+                return null;
+            }
+            if (_locks.Contains(path))
+            {
+                throw new StorageException(path, "the database is locked by another writer; it cannot be read meanwhile.");
+            }
+            _sharedLocks[path] = _sharedLocks.GetValueOrDefault(path) + 1;
+            return new Releaser(() =>
+            {
+                lock (_gate)
+                {
+                    _sharedLocks[path]--;
                 }
             });
         }

@@ -63,19 +63,59 @@ internal sealed partial class PosixFileSystem : IFileSystem
         {
             handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
         }
-        catch (IOException e)
+        catch (IOException e) when (e.HResult == Native.EWouldBlock)
         {
-            throw new StorageException(path, "the database is locked by another writer (cannot open its lock file).", e);
+            // .NET's own advisory lock at open (a shared flock) fails first while another writer holds the exclusive one.
+            throw new StorageException(path, HeldExclusively, e);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw e.HResult == Native.ERoFs || e is UnauthorizedAccessException
+                ? new StorageException(path, $"cannot open the lock file for writing ({e.Message}): the database is on a read-only file system or not writable; " +
+                    "open it read-only (DatabaseOptions.ReadOnly) to read it.", e)
+                : Map(path, (IOException)e, "cannot open the lock file");
+        }
+        return Flock(path, handle, Native.LockEx, HeldExclusively);
+    }
+
+    public IDisposable? LockShared(string path)
+    {
+        RequireLinux();
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET's own advisory lock at open (a shared flock, which the writer's exclusive one has replaced) fails first.
+            throw e.HResult == Native.EWouldBlock
+                ? new StorageException(path, HeldByWriter, e)
+                : new StorageException(path, $"cannot open the lock file for reading: {e.Message}", e);
+        }
+        return Flock(path, handle, Native.LockSh, HeldByWriter);
+    }
+
+    private const string HeldExclusively = "the database is locked by another writer or reader; only one process may write at a time.";
+
+    private const string HeldByWriter = "the database is locked by another writer; it cannot be opened read-only or checked until that process closes it.";
+
+    // Takes a flock on the handle without waiting; the handle (closed with the result) holds it.
+    private static SafeFileHandle Flock(string path, SafeFileHandle handle, int operation, string held)
+    {
         bool added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            if (Native.Flock((int)handle.DangerousGetHandle(), Native.LockEx | Native.LockNb) != 0)
+            if (Native.Flock((int)handle.DangerousGetHandle(), operation | Native.LockNb) != 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
                 throw errno == Native.EWouldBlock
-                    ? new StorageException(path, "the database is locked by another writer; only one process may write at a time.")
+                    ? new StorageException(path, held)
                     : new StorageException(path, $"flock failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
             }
         }
@@ -84,18 +124,33 @@ internal sealed partial class PosixFileSystem : IFileSystem
             if (added)
             {
                 handle.DangerousRelease();
+                added = false;
             }
             handle.Dispose();
             throw;
         }
-        handle.DangerousRelease();
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
         return handle; // closing the descriptor releases the flock
+    }
+
+    // An I/O error as a storage error: no space left (ENOSPC, EDQUOT) is a DiskFullException.
+    private static StorageException Map(string path, IOException e, string? operation = null)
+    {
+        string message = operation is null ? e.Message : $"{operation}: {e.Message}";
+        return e.HResult is Native.ENoSpc or Native.EDQuot ? new DiskFullException(path, message, e) : new StorageException(path, message, e);
     }
 
     internal static StorageException Failure(string path, string operation)
     {
         int errno = Marshal.GetLastPInvokeError();
-        return new StorageException(path, $"{operation} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+        string message = $"{operation} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).";
+        return errno is Native.ENoSpc or Native.EDQuot ? new DiskFullException(path, message) : new StorageException(path, message);
     }
 
     private static void RequireLinux()
@@ -114,7 +169,7 @@ internal sealed partial class PosixFileSystem : IFileSystem
         }
         catch (IOException e) when (e is not StorageException)
         {
-            throw new StorageException(path, e.Message, e);
+            throw Map(path, e);
         }
         catch (UnauthorizedAccessException e)
         {
@@ -152,7 +207,7 @@ internal sealed partial class PosixFileSystem : IFileSystem
             }
             catch (IOException e)
             {
-                throw new StorageException(Path, e.Message, e);
+                throw Map(Path, e);
             }
         }
 
@@ -164,7 +219,7 @@ internal sealed partial class PosixFileSystem : IFileSystem
             }
             catch (IOException e)
             {
-                throw new StorageException(Path, e.Message, e);
+                throw Map(Path, e);
             }
         }
 
@@ -245,9 +300,13 @@ internal sealed partial class PosixFileSystem : IFileSystem
         public const int ORdOnly = 0;
         public const int ODirectory = 0x10000; // Linux x86-64 and arm64
         public const int OCloExec = 0x80000;
+        public const int LockSh = 1;
         public const int LockEx = 2;
         public const int LockNb = 4;
         public const int EWouldBlock = 11;
+        public const int ENoSpc = 28;
+        public const int ERoFs = 30;
+        public const int EDQuot = 122;
 
         [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
         public static partial int Fsync(int fd);

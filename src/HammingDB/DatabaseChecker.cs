@@ -13,7 +13,7 @@ namespace HammingDB;
 
 /// <summary>
 /// What <see cref="HammingDatabase.Check(string)"/> runs: reads every file of a database directory
-/// under the writer lock, collects every problem (a damaged file is reported and the rest is checked
+/// under a shared hold of the lock file (no writer meanwhile), collects every problem (a damaged file is reported and the rest is checked
 /// all the same), and changes nothing. Each part reports what it can check without the parts that
 /// failed: without a manifest, files are checked on their own; without a segment, its bitmap is
 /// checked against the manifest's row count and its index entries are not compared.
@@ -33,12 +33,10 @@ internal sealed class DatabaseChecker(IFileSystem fs, string directory, IKeyInde
     public CheckReport Run()
     {
         string lockPath = PathOf(FileNames.Lock);
-        IDisposable? writerLock = null;
-        if (fs.FileExists(lockPath))
-        {
-            writerLock = fs.LockExclusive(lockPath); // throws, as Open does, while another process writes
-        }
-        else
+        // A shared hold, as a read-only open takes: it throws while another process writes, and needs no write
+        // access (a database on a read-only mount can be checked).
+        IDisposable? writerLock = fs.LockShared(lockPath);
+        if (writerLock is null)
         {
             Notice(lockPath, -1, "no lock file (the first open creates it): checked without holding the writer lock, so as not to create it");
         }

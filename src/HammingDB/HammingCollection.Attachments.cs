@@ -13,6 +13,7 @@ public sealed partial class HammingCollection<TKey>
     /// <param name="content">At most 64 MiB.</param>
     /// <exception cref="ArgumentException">The name or the content size is not allowed (nothing is written).</exception>
     /// <exception cref="Storage.StorageException">A file could not be written or synced (a failed manifest switch stops the database until it is reopened).</exception>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public void SetAttachment(string name, ReadOnlySpan<byte> content) => _database.SetAttachment(_runtime, name, content);
 
     /// <summary>The content of the attachment <paramref name="name"/>, or null when the collection has none of that name.</summary>
@@ -22,6 +23,7 @@ public sealed partial class HammingCollection<TKey>
 
     /// <summary>Removes the attachment <paramref name="name"/>; false when there was none. Durable when it returns.</summary>
     /// <exception cref="ArgumentException">The name is not an allowed attachment name.</exception>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public bool RemoveAttachment(string name) => _database.RemoveAttachment(_runtime, name);
 
     /// <summary>The names of the collection's attachments, in ordinal order.</summary>

@@ -50,8 +50,10 @@ public sealed partial class HammingCollection<TKey>
 
     /// <summary>Inserts or replaces the row of <paramref name="key"/>; returns once it is durable.</summary>
     /// <exception cref="ArgumentException">The code, payload or vector does not fit the collection.</exception>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public void Upsert(TKey key, ReadOnlySpan<ulong> code, byte[]? payload = null, ReadOnlySpan<float> vector = default)
     {
+        _database.ThrowIfReadOnly(nameof(Upsert));
         var batch = NewBatch();
         batch.Upsert(key, code, payload, vector);
         Apply(batch);
@@ -62,16 +64,20 @@ public sealed partial class HammingCollection<TKey>
     /// inserted, once durable. Decided in log order, so concurrent inserts of one key insert it once.
     /// </summary>
     /// <exception cref="ArgumentException">The code, payload or vector does not fit the collection.</exception>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public bool Insert(TKey key, ReadOnlySpan<ulong> code, byte[]? payload = null, ReadOnlySpan<float> vector = default)
     {
+        _database.ThrowIfReadOnly(nameof(Insert));
         var batch = NewBatch();
         batch.Insert(key, code, payload, vector);
         return !_database.WriteDelete(_runtime, batch.Batch, batch.Entries[0]);
     }
 
     /// <summary>Deletes the row of <paramref name="key"/>; false when there was none. Returns once durable.</summary>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public bool Delete(TKey key)
     {
+        _database.ThrowIfReadOnly(nameof(Delete));
         var batch = NewBatch();
         batch.Delete(key);
         return _database.WriteDelete(_runtime, batch.Batch, batch.Entries[0]);
@@ -81,8 +87,10 @@ public sealed partial class HammingCollection<TKey>
     public CollectionBatch<TKey> NewBatch() => new(_runtime.Definition.Id, _runtime.Shape);
 
     /// <summary>Makes <paramref name="batch"/> durable as one unit, then applies it.</summary>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public void Apply(CollectionBatch<TKey> batch)
     {
+        _database.ThrowIfReadOnly(nameof(Apply));
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.CollectionId != _runtime.Definition.Id)
         {

@@ -15,6 +15,7 @@ public sealed partial class HammingDatabase
 
     internal void SetAttachment(CollectionRuntime collection, string name, ReadOnlySpan<byte> content)
     {
+        ThrowIfReadOnly(nameof(SetAttachment));
         ValidateAttachmentName(name);
         if (content.Length > AttachmentFile.MaxContentBytes)
         {
@@ -55,6 +56,7 @@ public sealed partial class HammingDatabase
 
     internal bool RemoveAttachment(CollectionRuntime collection, string name)
     {
+        ThrowIfReadOnly(nameof(RemoveAttachment));
         ValidateAttachmentName(name);
         lock (_attachmentGate)
         {
@@ -120,7 +122,7 @@ public sealed partial class HammingDatabase
         try
         {
             _manifest = manifest;
-            Keys.Checkpoint(manifest.Version); // the index matches this manifest version (else the next open rebuilds it)
+            CheckpointKeys(Keys, manifest.Version); // the index matches this manifest version (else the next open rebuilds it)
             if (replaced is not null)
             {
                 _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Attachment(replaced.FileNumber)));

@@ -25,8 +25,10 @@ public sealed partial class HammingDatabase
     /// Crash-safe: the manifest switch is the single point at which the merged segment replaces the
     /// old ones, and the old files are deleted once no search reads them.
     /// </summary>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public void Compact()
     {
+        ThrowIfReadOnly(nameof(Compact));
         lock (_compactionGate)
         {
             List<CollectionRuntime> collections;
@@ -43,7 +45,12 @@ public sealed partial class HammingDatabase
     }
 
     /// <summary>Runs <see cref="Compact"/> on the thread pool; await it to know it is done.</summary>
-    public Task CompactAsync(CancellationToken cancellationToken = default) => Task.Run(Compact, cancellationToken);
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only (thrown at once).</exception>
+    public Task CompactAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfReadOnly(nameof(CompactAsync));
+        return Task.Run(Compact, cancellationToken);
+    }
 
     /// <summary>The error of the last background compaction that failed, if any (it changed nothing on disk that a reopen would keep).</summary>
     public Exception? LastBackgroundCompactionError { get; private set; }
@@ -180,12 +187,15 @@ public sealed partial class HammingDatabase
         float[] scratch = int8 ? new float[dimension] : [];
         var newRows = inputs.Select(s => Enumerable.Repeat(-1, s.Reader.Rows).ToArray()).ToArray();
         var cursors = inputs.Select(s => s.Reader.AllKeys().GetEnumerator()).ToArray();
+        // Payloads in step with the keys, each block decoded once (GetPayload per row decodes its whole block).
+        var payloadCursors = definition.HasPayloads ? inputs.Select(s => s.Reader.AllPayloads().GetEnumerator()).ToArray() : null;
         var rows = new int[inputs.Count];
         var heap = new PriorityQueue<int, byte[]>(KeyOrder.Instance);
         void Advance(int input)
         {
             while (cursors[input].MoveNext())
             {
+                payloadCursors?[input].MoveNext();
                 int row = rows[input]++;
                 if (inputs[input].IsLive(row))
                 {
@@ -205,7 +215,7 @@ public sealed partial class HammingDatabase
             newRows[input][row] = keys.Count;
             codes.Add(reader.Codes[row]);
             keys.Add(key);
-            payloads?.Add(reader.GetPayload(row));
+            payloads?.Add(payloadCursors![input].Current);
             int at = keys.Count - 1;
             if (int8Rows is not null)
             {
@@ -226,7 +236,7 @@ public sealed partial class HammingDatabase
             }
             Advance(input);
         }
-        foreach (IEnumerator<byte[]> cursor in cursors)
+        foreach (IEnumerator<byte[]> cursor in cursors.Concat(payloadCursors ?? []))
         {
             cursor.Dispose();
         }
@@ -347,7 +357,7 @@ public sealed partial class HammingDatabase
                     }
                 }
             }
-            Keys.Checkpoint(manifest.Version);
+            CheckpointKeys(Keys, manifest.Version);
             collection.Moving = null;
             KillPoints.Hit(KillPoints.CompactionIndexMoved);
             foreach (SegmentView input in inputs)

@@ -34,6 +34,7 @@ public sealed partial class HammingDatabase
     // close) holds the write lock and first drains: waits until every ticket issued is applied.
     private bool Commit(CollectionRuntime collection, WriteBatch batch, IReadOnlyList<BatchEntry> entries, bool reportExisted)
     {
+        ThrowIfReadOnly("a write");
         long ticket;
         long sequence;
         LogWriter log;
@@ -128,8 +129,10 @@ public sealed partial class HammingDatabase
     }
 
     /// <summary>Seals every memtable into segments and writes new deletion bitmaps; the log starts afresh.</summary>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public void Flush()
     {
+        ThrowIfReadOnly(nameof(Flush));
         lock (_writeGate)
         {
             ThrowIfUnusable();
@@ -290,7 +293,7 @@ public sealed partial class HammingDatabase
             {
                 MoveOn(collection, newBitmaps, newSegments);
             }
-            Keys.Checkpoint(manifest.Version);
+            CheckpointKeys(Keys, manifest.Version);
             oldLog.Dispose();
             KillPoints.Hit(KillPoints.LogTrimBefore);
             _fs.Delete(System.IO.Path.Combine(_directory, FileNames.Log(old.LogNumber)));

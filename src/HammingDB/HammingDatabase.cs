@@ -108,6 +108,10 @@ public sealed partial class HammingDatabase : IDisposable
     internal static HammingDatabase Open(IFileSystem fs, string directory, DatabaseOptions options, IKeyIndexStore keyIndexStore)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.SealRows, nameof(options));
+        if (options.ReadOnly)
+        {
+            return OpenReadOnly(fs, directory, options, keyIndexStore);
+        }
         fs.CreateDirectory(directory);
         IDisposable writerLock = fs.LockExclusive(System.IO.Path.Combine(directory, FileNames.Lock));
         var opened = new List<IDisposable> { writerLock };
@@ -134,6 +138,46 @@ public sealed partial class HammingDatabase : IDisposable
                 resource.Dispose();
             }
             throw;
+        }
+    }
+
+    // Read-only: a shared hold of the lock file (none when there is no lock file: only a writer creates it), then
+    // the same recovery in memory only. Nothing is created, written, cut or removed, here or at Dispose.
+    private static HammingDatabase OpenReadOnly(IFileSystem fs, string directory, DatabaseOptions options, IKeyIndexStore keyIndexStore)
+    {
+        string manifestPath = System.IO.Path.Combine(directory, FileNames.Manifest);
+        if (!fs.FileExists(manifestPath))
+        {
+            throw new StorageException(directory, "no database here (no MANIFEST); a read-only open creates none.");
+        }
+        IDisposable? readerLock = fs.LockShared(System.IO.Path.Combine(directory, FileNames.Lock));
+        var opened = new List<IDisposable>();
+        if (readerLock is not null)
+        {
+            opened.Add(readerLock);
+        }
+        try
+        {
+            ManifestState manifest = ManifestStore.Read(fs, directory)
+                ?? throw new StorageException(directory, "no database here (no MANIFEST); a read-only open creates none.");
+            var database = new HammingDatabase(fs, directory, options, readerLock ?? new NoLock(), manifest, null!, null!);
+            database.Recover(null, opened, keyIndexStore);
+            return database;
+        }
+        catch
+        {
+            foreach (IDisposable resource in Enumerable.Reverse(opened))
+            {
+                resource.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private sealed class NoLock : IDisposable
+    {
+        public void Dispose()
+        {
         }
     }
 
@@ -169,7 +213,8 @@ public sealed partial class HammingDatabase : IDisposable
     }
 
     // Opens segments and deletion bitmaps, the key index (rebuilt if behind the manifest), replays the log,
-    // and removes every file the manifest does not name.
+    // and removes every file the manifest does not name. Read-only: the log is replayed into memory only (a torn
+    // tail stays, unread), the key index is a copy or a scratch rebuild, and no file is removed.
     private void Recover(LogWriter? newLog, List<IDisposable> opened, IKeyIndexStore keyIndexStore)
     {
         foreach (CollectionState definition in _manifest.Collections)
@@ -213,10 +258,11 @@ public sealed partial class HammingDatabase : IDisposable
             }
         }
         _keyIndexLocation = keyIndexStore.Location;
+        bool readOnly = Options.ReadOnly;
         if (contents is { Records.Count: > 0 })
         {
             // Replaying needs the index (an upsert may supersede a sealed row).
-            _keys = Task.FromResult(OpenKeyIndex(keyIndexStore, _manifest.Version, SegmentsNow()));
+            _keys = Task.FromResult(readOnly ? OpenKeyIndexReadOnly(keyIndexStore, _manifest.Version, SegmentsNow()) : OpenKeyIndex(keyIndexStore, _manifest.Version, SegmentsNow()));
             opened.Add(Keys);
         }
         else
@@ -225,7 +271,7 @@ public sealed partial class HammingDatabase : IDisposable
             // It reads only what is captured now: the version and the collections' segments at open.
             long version = _manifest.Version;
             List<(uint, ImmutableArray<SegmentView>)> segments = SegmentsNow();
-            _keys = Task.Run(() => OpenKeyIndex(keyIndexStore, version, segments));
+            _keys = Task.Run(() => readOnly ? OpenKeyIndexReadOnly(keyIndexStore, version, segments) : OpenKeyIndex(keyIndexStore, version, segments));
             opened.Add(new KeyIndexCloser(_keys));
         }
 
@@ -234,6 +280,10 @@ public sealed partial class HammingDatabase : IDisposable
             foreach (LogRecord record in contents.Records)
             {
                 Replay(record, logPath);
+            }
+            if (readOnly)
+            {
+                return; // no log writer, and no file removed
             }
             newLog = LogWriter.Reopen(_fs, logPath, contents);
             opened.Add(newLog);
@@ -265,6 +315,60 @@ public sealed partial class HammingDatabase : IDisposable
         // Unreadable, behind the manifest (a crash between a switch and the checkpoint), or new: rebuild it from the segments.
         opened?.Dispose();
         IKeyIndex index = store.CreateEmpty();
+        Fill(index, collections);
+        CheckpointKeys(index, version);
+        return index;
+    }
+
+    // Checkpoints the key index as matching manifest version. It is derived data: when the disk has no room for the
+    // checkpoint (refused before it starts, nothing changed), the index in memory stays right, the stored one stays
+    // behind the manifest, and the next open rebuilds it; the database goes on.
+    private static void CheckpointKeys(IKeyIndex index, long version)
+    {
+        try
+        {
+            index.Checkpoint(version);
+        }
+        catch (DiskFullException)
+        {
+        }
+    }
+
+    // Read-only: a recovered copy of the stored index when it matches the manifest, else one rebuilt in scratch
+    // space (never checkpointed): the database directory is not touched either way.
+    private static IKeyIndex OpenKeyIndexReadOnly(IKeyIndexStore store, long version, List<(uint Id, ImmutableArray<SegmentView> Segments)> collections)
+    {
+        IKeyIndex? copy = null;
+        try
+        {
+            copy = store.OpenCopy();
+        }
+#pragma warning disable CA1031 // derived data, as in OpenKeyIndex: whatever stops the copy's recovery (e.g. no space for the copy), it is rebuilt
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+        if (copy is not null && copy.Version == version)
+        {
+            return copy;
+        }
+        copy?.Dispose();
+        IKeyIndex index = store.CreateScratch();
+        try
+        {
+            Fill(index, collections);
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+        return index;
+    }
+
+    // Points every live key of the segments at its row.
+    private static void Fill(IKeyIndex index, List<(uint Id, ImmutableArray<SegmentView> Segments)> collections)
+    {
         foreach ((uint id, ImmutableArray<SegmentView> segments) in collections)
         {
             foreach (SegmentView segment in segments)
@@ -280,8 +384,6 @@ public sealed partial class HammingDatabase : IDisposable
                 }
             }
         }
-        index.Checkpoint(version);
-        return index;
     }
 
     private void Replay(LogRecord record, string logPath)
@@ -340,9 +442,11 @@ public sealed partial class HammingDatabase : IDisposable
 
     /// <summary>Creates a collection keyed by <typeparamref name="TKey"/> (<c>ulong</c>, <c>string</c> or <c>Guid</c>).</summary>
     /// <exception cref="ArgumentException">The name is taken or empty, or the options are invalid.</exception>
+    /// <exception cref="ReadOnlyDatabaseException">The database is open read-only.</exception>
     public HammingCollection<TKey> CreateCollection<TKey>(string name, CollectionOptions options)
         where TKey : notnull
     {
+        ThrowIfReadOnly(nameof(CreateCollection));
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
         if (!KeyCodecFor<TKey>.IsSupported)
@@ -371,7 +475,7 @@ public sealed partial class HammingDatabase : IDisposable
             var next = _manifest with { Version = _manifest.Version + 1, Collections = [.. _manifest.Collections, definition] };
             ManifestStore.Write(_fs, _directory, next);
             _manifest = next;
-            Keys.Checkpoint(next.Version);
+            CheckpointKeys(Keys, next.Version);
             AddRuntime(new CollectionRuntime(definition, NewMemtable(definition), []));
             return new HammingCollection<TKey>(this, _byId[id]);
         }
@@ -411,8 +515,8 @@ public sealed partial class HammingDatabase : IDisposable
             try
             {
                 DrainLocked();
-                // A clean close seals the memtables, so the next open maps segments and replays nothing.
-                if (Options.SealOnClose && _failure is null && _byId.Values.Any(c => c.Memtable.Rows > 0))
+                // A clean close seals the memtables, so the next open maps segments and replays nothing (never read-only).
+                if (Options.SealOnClose && !Options.ReadOnly && _failure is null && _byId.Values.Any(c => c.Memtable.Rows > 0))
                 {
                     SealLocked();
                 }
@@ -424,7 +528,10 @@ public sealed partial class HammingDatabase : IDisposable
                 // Stopped after a failed write, or the seal failed: the log holds every acknowledged write.
             }
             _disposed = true;
-            _log.Dispose();
+            if (!Options.ReadOnly)
+            {
+                _log.Dispose();
+            }
             new KeyIndexCloser(_keys).Dispose();
             // Background work on the mapped files (table checks, calibrations) ends before they are unmapped.
             foreach (CollectionRuntime collection in _byId.Values)
@@ -495,11 +602,36 @@ public sealed partial class HammingDatabase : IDisposable
         ThrowIfFailed();
     }
 
+    /// <summary>Refuses <paramref name="operation"/>, a write, when the database is open read-only.</summary>
+    internal void ThrowIfReadOnly(string operation)
+    {
+        if (Options.ReadOnly)
+        {
+            throw new ReadOnlyDatabaseException(_directory, operation);
+        }
+    }
+
     private void ThrowIfFailed()
     {
-        if (_failure is not null)
+        if (_failure is { } failure)
         {
-            throw new StorageException(_directory, "the database stopped after a failed write; reopen it to recover.", _failure);
+            const string Message = "the database stopped after a failed write; reopen it to recover.";
+            // A full disk stays a DiskFullException: free space (or delete rows and compact after a reopen), then write again.
+            throw IsDiskFull(failure)
+                ? new DiskFullException(_directory, Message + " No space was left on the device.", failure)
+                : new StorageException(_directory, Message, failure);
         }
+    }
+
+    private static bool IsDiskFull(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is DiskFullException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -8,6 +8,18 @@ public sealed record DatabaseOptions
     /// <summary>The default options.</summary>
     public static DatabaseOptions Default { get; } = new();
 
+    /// <summary>
+    /// Whether the database is opened read-only: opening and closing change no file and create none. Queries, lookups,
+    /// explain, stats and exports work; every write (collections, rows, batches, flush, compaction, attachments) throws
+    /// <see cref="ReadOnlyDatabaseException"/>. The write-ahead log is replayed into memory only (a torn tail is left in
+    /// place and its valid prefix served), files the manifest does not name are left alone, and when the key index on
+    /// disk is behind the manifest a temporary one is built outside the database directory. The open takes a shared
+    /// hold of the lock file: it fails while a writer has the database open, and a writer cannot open it meanwhile
+    /// (without a lock file, which only a writer creates, no lock is taken). <see cref="SealOnClose"/> and
+    /// <see cref="BackgroundCompaction"/> do not apply. A read-only mount can be opened this way only.
+    /// </summary>
+    public bool ReadOnly { get; init; }
+
     /// <summary>Rows a collection's memtable holds before it is sealed into a segment.</summary>
     public int SealRows { get; init; } = 1_000_000;
 

@@ -41,6 +41,7 @@ internal interface IKeyIndex : IDisposable
     void Delete(uint collection, ReadOnlySpan<byte> key);
 
     /// <summary>Makes every change so far durable, recorded as <paramref name="version"/>.</summary>
+    /// <exception cref="DiskFullException">The device has no room for the checkpoint: nothing was done (the index in memory is unchanged, the stored one stays as it was).</exception>
     void Checkpoint(long version);
 
     /// <summary>Every entry (not the reserved version entry), in no particular order; for verification. Not to be run beside writes.</summary>
@@ -64,8 +65,13 @@ internal sealed class FasterKeyIndex : IKeyIndex
     private readonly FasterKV<SpanByte, long> _store;
     private readonly ConcurrentBag<Session> _sessions = new();
 
+    private const long CheckpointMarginBytes = 4 << 20;
+
+    private readonly string _directory;
+
     private FasterKeyIndex(string directory, bool recover)
     {
+        _directory = directory;
         _settings = new FasterKVSettings<SpanByte, long>(directory, deleteDirOnDispose: false)
         {
             TryRecoverLatest = recover,
@@ -151,6 +157,17 @@ internal sealed class FasterKeyIndex : IKeyIndex
 
     public void Checkpoint(long version)
     {
+        // FASTER never completes a checkpoint whose write failed for want of space (observed on a full tmpfs: the
+        // writer hung in the seal, holding the write lock). So a checkpoint starts only with room for all it writes:
+        // the whole hash index and its overflow buckets, the log's mutable region, a page and a margin (the previous
+        // checkpoint is removed only after this one is complete).
+        long needed = ((_store.IndexSize + _store.OverflowBucketCount) * 64) + (_store.Log.TailAddress - _store.Log.ReadOnlyAddress)
+            + _settings.PageSize + CheckpointMarginBytes;
+        long free = FreeBytes(_directory);
+        if (free < needed)
+        {
+            throw new DiskFullException(_directory, $"a key-index checkpoint needs about {needed} bytes and {free} are free: not started.");
+        }
         long value = version;
         WithRawKey(VersionKey, (Session s, ref SpanByte k) => s.Client.Upsert(ref k, ref value));
         KillPoints.Hit(KillPoints.KeyIndexBeforeCheckpoint);
@@ -162,6 +179,9 @@ internal sealed class FasterKeyIndex : IKeyIndex
         KillPoints.Hit(KillPoints.KeyIndexAfterCheckpoint);
         Version = version;
     }
+
+    // Bytes the file system holding the directory has free for this process (statvfs f_bavail).
+    private static long FreeBytes(string directory) => new DriveInfo(directory).AvailableFreeSpace;
 
     public IEnumerable<KeyIndexEntry> Entries()
     {

@@ -15,6 +15,12 @@ internal interface IKeyIndexStore
     /// when there is none. Writes to the result go nowhere lasting.
     /// </summary>
     IKeyIndex? OpenCopy();
+
+    /// <summary>
+    /// A new, empty index that changes nothing of the store (outside the database directory, removed when disposed):
+    /// what a read-only open rebuilds when the stored index is behind the manifest.
+    /// </summary>
+    IKeyIndex CreateScratch();
 }
 
 /// <summary>The key index on FASTER, in a directory of its own.</summary>
@@ -51,6 +57,20 @@ internal sealed class FasterKeyIndexStore(string directory) : IKeyIndexStore
         }
     }
 
+    public IKeyIndex CreateScratch()
+    {
+        string scratch = Directory.CreateTempSubdirectory("hammingdb-keys-").FullName;
+        try
+        {
+            return new CopiedIndex(FasterKeyIndex.CreateEmpty(scratch), scratch);
+        }
+        catch
+        {
+            Directory.Delete(scratch, recursive: true);
+            throw;
+        }
+    }
+
     private static void CopyDirectory(string source, string destination)
     {
         Directory.CreateDirectory(destination);
@@ -64,7 +84,7 @@ internal sealed class FasterKeyIndexStore(string directory) : IKeyIndexStore
         }
     }
 
-    /// <summary>An index recovered from a temporary copy, deleted with it.</summary>
+    /// <summary>An index in a temporary directory (a recovered copy, or a scratch index), deleted with it.</summary>
     private sealed class CopiedIndex(FasterKeyIndex index, string directory) : IKeyIndex
     {
         public long Version => index.Version;
@@ -106,6 +126,8 @@ internal sealed class MemoryKeyIndexStore(bool keep = false) : IKeyIndexStore
     public IKeyIndex CreateEmpty() => new MemoryKeyIndex(keep ? _kept = new Entries() : new Entries());
 
     public IKeyIndex? OpenCopy() => keep && _kept is not null ? new MemoryKeyIndex(_kept.Copy()) : null;
+
+    public IKeyIndex CreateScratch() => new MemoryKeyIndex(new Entries());
 
     private sealed class Entries
     {

@@ -197,8 +197,12 @@ internal sealed class LogWriter : IDisposable
         }
     }
 
-    private StorageException Stopped() =>
-        new(_file.Path, "the log writer stopped after a failed write or sync; nothing after the last durable record is acknowledged. Reopen the database to recover.", _failure);
+    // A full disk stays a DiskFullException, so that callers can tell it (free space, then reopen) from other failures.
+    private StorageException Stopped()
+    {
+        const string Message = "the log writer stopped after a failed write or sync; nothing after the last durable record is acknowledged. Reopen the database to recover.";
+        return _failure is DiskFullException ? new DiskFullException(_file.Path, Message, _failure) : new StorageException(_file.Path, Message, _failure);
+    }
 
     public void Dispose() => _file.Dispose();
 }

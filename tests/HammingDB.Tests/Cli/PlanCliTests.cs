@@ -269,8 +269,9 @@ public sealed class PlanCliTests(ITestOutputHelper output, MihDatabaseFixture da
     [Fact]
     public void Rows_in_the_memtable_are_found_by_every_plan_and_counted_by_explain()
     {
-        // hdb leaves no row in the memtable (ingest ends with a seal and every command seals on close), so the
+        // hdb's writing commands leave no row in the memtable (ingest ends with a seal, they seal on close), so the
         // rows are logged through the library with SealOnClose off: the next hdb command replays them into its memtable.
+        // query and explain open read-only and seal nothing: each round first seals the rows of the round before.
         Output.WriteLine($"seed {MihDatabaseFixture.Seed}");
         string db = PathOf("db");
         CopyDirectory(data.Db, db);
@@ -280,6 +281,7 @@ public sealed class PlanCliTests(ITestOutputHelper output, MihDatabaseFixture da
         void LogRows()
         {
             using var database = HammingDatabase.Open(db, new DatabaseOptions { SealOnClose = false });
+            database.Flush();
             HammingCollection<ulong> collection = database.GetCollection<ulong>("default");
             for (int q = 0; q < data.Queries.Length; q++)
             {

@@ -442,5 +442,7 @@ public class ConcurrencyTests(ITestOutputHelper output) : IDisposable
         public void CreateDirectory(string path) => _inner.CreateDirectory(path);
 
         public IDisposable LockExclusive(string path) => _inner.LockExclusive(path);
+
+        public IDisposable? LockShared(string path) => _inner.LockShared(path);
     }
 }

@@ -18,6 +18,13 @@ internal static class DatabaseSession
         return HammingDatabase.Open(path, options);
     }
 
+    /// <summary>
+    /// Opens the database in <paramref name="path"/> read-only, for the commands that only read (query, explain,
+    /// get, stats, export): they change no file (no seal at close, no log cut, no cleanup), work on a read-only
+    /// mount, and fail at once while a writer has the database open.
+    /// </summary>
+    public static HammingDatabase OpenReadOnly(string path) => Open(path, options: DatabaseOptions.Default with { ReadOnly = true });
+
     /// <summary>The collection named <paramref name="name"/>; an unknown name is bad input listing the names there are.</summary>
     public static CollectionInfo Find(HammingDatabase db, string name)
     {
@@ -41,7 +48,7 @@ internal static class DatabaseSession
     public static async Task<int> SearchAsync(string database, string collection, string? file, InputFormat format, CliContext context,
         Func<List<ulong[]>, ICollectionAction<bool>> search)
     {
-        using HammingDatabase db = Open(database);
+        using HammingDatabase db = OpenReadOnly(database);
         CollectionInfo info = Find(db, collection);
         List<ulong[]> queries;
         using (InputSource source = InputSource.Open(file, context.Stdin))

@@ -22,7 +22,7 @@ internal static class ExportCommand
         };
         command.SetAction(parse =>
         {
-            using HammingDatabase db = DatabaseSession.Open(parse.GetRequiredValue(database));
+            using HammingDatabase db = DatabaseSession.OpenReadOnly(parse.GetRequiredValue(database));
             CollectionInfo info = DatabaseSession.Find(db, parse.GetRequiredValue(collection));
             string target = parse.GetRequiredValue(output);
             bool hdbc = parse.GetRequiredValue(format) == "hdbc";

@@ -26,7 +26,7 @@ internal static class GetCommand
             string? file = parse.GetValue(keysFile);
             return CommonOptions.Wait(async () =>
             {
-                using HammingDatabase db = DatabaseSession.Open(path);
+                using HammingDatabase db = DatabaseSession.OpenReadOnly(path);
                 CollectionInfo info = DatabaseSession.Find(db, name);
                 await DatabaseSession.Run(db, info, new Action(keyArguments, file, context)).ConfigureAwait(false);
                 context.Stdout.Flush();

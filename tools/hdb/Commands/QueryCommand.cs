@@ -85,7 +85,7 @@ internal static class QueryCommand
 
     public static async Task<int> RunAsync(QuerySettings settings, CliContext context)
     {
-        using HammingDatabase db = DatabaseSession.Open(settings.Database);
+        using HammingDatabase db = DatabaseSession.OpenReadOnly(settings.Database);
         CollectionInfo info = DatabaseSession.Find(db, settings.Collection);
         VectorEncoder? encoder = StoredEncoder.Load(db, info);
         var layout = new Kernels.CodeLayout(info.CodeBits);

@@ -22,7 +22,7 @@ internal static class StatsCommand
             string? name = parse.GetValue(collection);
             bool everything = parse.GetValue(all);
             CommonOptions.Require(!(everything && name is not null), "give --collection or --all, not both.");
-            using HammingDatabase db = DatabaseSession.Open(parse.GetRequiredValue(database));
+            using HammingDatabase db = DatabaseSession.OpenReadOnly(parse.GetRequiredValue(database));
             IEnumerable<CollectionInfo> chosen = everything ? db.Collections : [DatabaseSession.Find(db, name ?? CommonOptions.DefaultCollection)];
             using var line = new JsonLine();
             foreach (CollectionInfo info in chosen)
