@@ -49,7 +49,27 @@ public sealed partial class HammingDatabase : IDisposable
 
     // The key index, once open: a clean open loads (or rebuilds) it in the background, so the first
     // query does not wait for it; writes and lookups by key do.
-    private IKeyIndex Keys => _keys.IsCompletedSuccessfully ? _keys.Result : _keys.GetAwaiter().GetResult();
+    private IKeyIndex Keys
+    {
+        get
+        {
+            Task<IKeyIndex> keys = _keys;
+            if (keys.Status == TaskStatus.Created)
+            {
+                // Read-only: opened at its first use, on the thread that needs it.
+                lock (_keysGate)
+                {
+                    if (keys.Status == TaskStatus.Created)
+                    {
+                        keys.RunSynchronously();
+                    }
+                }
+            }
+            return keys.IsCompletedSuccessfully ? keys.Result : keys.GetAwaiter().GetResult();
+        }
+    }
+
+    private readonly object _keysGate = new();
 
     /// <summary>The options this database runs with.</summary>
     public DatabaseOptions Options { get; }
@@ -271,7 +291,11 @@ public sealed partial class HammingDatabase : IDisposable
             // It reads only what is captured now: the version and the collections' segments at open.
             long version = _manifest.Version;
             List<(uint, ImmutableArray<SegmentView>)> segments = SegmentsNow();
-            _keys = Task.Run(() => readOnly ? OpenKeyIndexReadOnly(keyIndexStore, version, segments) : OpenKeyIndex(keyIndexStore, version, segments));
+            // Read-only, it is a copy (or a rebuild) of the stored index, only worth making for a key lookup: it is
+            // made at the first one (searches read keys from the segments).
+            _keys = readOnly
+                ? new Task<IKeyIndex>(() => OpenKeyIndexReadOnly(keyIndexStore, version, segments))
+                : Task.Run(() => OpenKeyIndex(keyIndexStore, version, segments));
             opened.Add(new KeyIndexCloser(_keys));
         }
 
@@ -560,6 +584,10 @@ public sealed partial class HammingDatabase : IDisposable
     {
         public void Dispose()
         {
+            if (keys.Status == TaskStatus.Created)
+            {
+                return; // never opened
+            }
             try
             {
                 keys.GetAwaiter().GetResult().Dispose();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using HammingDB.Encoders;
 using HammingDB.Storage;
+using HammingDB.Storage.Keys;
 using Xunit.Abstractions;
 
 namespace HammingDB.Tests.Faults;
@@ -67,6 +68,60 @@ public sealed class ReadOnlyTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(readOnlyAnswers, Answers(db));
         }
         Assert.False(File.Exists(Path.Combine(_dir, "seg-0000009999.hdbs.tmp")));
+    }
+
+    /// <summary>
+    /// A read-only open with nothing to replay makes no copy of the key index (hundreds of MB for tens of millions of
+    /// keys) until a key lookup needs it: searches read their keys from the segments.
+    /// </summary>
+    [Fact]
+    public void A_read_only_open_copies_the_key_index_only_at_the_first_key_lookup()
+    {
+        string db = Path.Combine(_dir, "lazy");
+        using (HammingDatabase created = HammingDatabase.Open(db, new DatabaseOptions { MihMinRows = 256, BackgroundCompaction = false }))
+        {
+            HammingCollection<ulong> items = created.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+            for (ulong key = 0; key < 1000; key++)
+            {
+                items.Upsert(key, [unchecked(key * 0x9E3779B97F4A7C15UL)]);
+            }
+        } // sealed at close: nothing left to replay
+        var store = new CountingKeyIndexStore(new FasterKeyIndexStore(Path.Combine(db, "keyindex")));
+        using (HammingDatabase reader = HammingDatabase.Open(PosixFileSystem.Instance, Path.GetFullPath(db), ReadOnly, store))
+        {
+            HammingCollection<ulong> items = reader.GetCollection<ulong>("items");
+            Assert.Equal(10, items.Knn([unchecked(5 * 0x9E3779B97F4A7C15UL)], 10).Count);
+            Assert.Single(items.Radius([unchecked(5 * 0x9E3779B97F4A7C15UL)], 0));
+            Thread.Sleep(300); // time for an open in the background to have started, were there one
+            Assert.Equal(0, store.Opened);
+            Assert.True(items.TryGet(7, out StoredRow<ulong>? row));
+            Assert.Equal(unchecked(7 * 0x9E3779B97F4A7C15UL), row!.Code[0]);
+            Assert.False(items.TryGet(5000, out _));
+            Assert.Equal(1, store.Opened);
+        }
+        Assert.Equal(1, store.Opened);
+    }
+
+    private sealed class CountingKeyIndexStore(IKeyIndexStore inner) : IKeyIndexStore
+    {
+        public int Opened { get; private set; }
+
+        public string Location => inner.Location;
+
+        public IKeyIndex Open() => Count(inner.Open);
+
+        public IKeyIndex CreateEmpty() => Count(inner.CreateEmpty);
+
+        public IKeyIndex? OpenCopy() => Count(inner.OpenCopy);
+
+        public IKeyIndex CreateScratch() => Count(inner.CreateScratch);
+
+        // Counted as it starts (an open in the background would be seen before it ends).
+        private TIndex Count<TIndex>(Func<TIndex> open)
+        {
+            Opened++;
+            return open();
+        }
     }
 
     [Fact]
