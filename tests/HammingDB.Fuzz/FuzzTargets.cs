@@ -180,8 +180,16 @@ public static class FuzzTargets
             {
                 throw new FuzzFailureException("manifest: decode(encode(state)) is not state");
             }
+            // Then open a database on it, as the engine does (the files it names are absent: a storage error when it gets to them).
+            using HammingDatabase db = HammingDatabase.Open(fs, Dir, OpenOptions, new MemoryKeyIndexStore());
+            foreach (CollectionInfo info in db.Collections)
+            {
+                GC.KeepAlive(info);
+            }
         }
     }
+
+    private static readonly DatabaseOptions OpenOptions = new() { BackgroundCompaction = false, SealOnClose = false };
 
     // Recovery's reading of a log: the valid prefix, the search for a whole record past damage, every batch decoded.
     private static void Log(byte[] bytes)
