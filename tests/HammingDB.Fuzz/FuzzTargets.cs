@@ -189,7 +189,12 @@ public static class FuzzTargets
         }
     }
 
-    private static readonly DatabaseOptions OpenOptions = new() { BackgroundCompaction = false, SealOnClose = false };
+    private static DatabaseOptions OpenOptions => OptionsHolder.Value;
+
+    private static class OptionsHolder
+    {
+        public static readonly DatabaseOptions Value = new() { BackgroundCompaction = false, SealOnClose = false };
+    }
 
     // Recovery's reading of a log: the valid prefix, the search for a whole record past damage, every batch decoded.
     private static void Log(byte[] bytes)
