@@ -73,6 +73,9 @@ export AFL_NO_UI=1
 export AFL_FAST_CAL=1
 export AFL_SKIP_CRASHES=1                # a seed that crashes is reported by the replay tests, not here
 export DOTNET_TieredPGO=0
+# A huge allocation must be an OutOfMemoryException (a crash AFL++ saves), not the kernel's OOM killer
+# taking the fork server down: cap the harness's GC heap at 1 GiB.
+export DOTNET_GCHeapHardLimit=0x40000000
 
 new=0
 printf '%-11s %10s %8s %8s %7s %8s %6s %9s\n' target execs exec/s seconds paths edges crashes hangs

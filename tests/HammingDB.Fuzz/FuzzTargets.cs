@@ -97,6 +97,11 @@ public static class FuzzTargets
         {
             // The parser's documented error: an allowed outcome.
         }
+        catch (OutOfMemoryException e)
+        {
+            // An ordinary exception, so that SharpFuzz reports it as a crash instead of the process dying.
+            throw new FuzzFailureException($"{name}: out of memory for an input of {bytes.Length} bytes", e);
+        }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         if (bytes.Length < SmallInputBytes && allocated > MaxAllocatedBytes)
         {
@@ -412,4 +417,17 @@ public static class FuzzTargets
 }
 
 /// <summary>A target broke a rule of the harness (not an exception of the parser): too much allocated, or an inconsistent result.</summary>
-public sealed class FuzzFailureException(string message) : Exception(message);
+public sealed class FuzzFailureException : Exception
+{
+    /// <summary>A broken rule, said in <paramref name="message"/>.</summary>
+    public FuzzFailureException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>A broken rule, said in <paramref name="message"/>, caused by <paramref name="inner"/>.</summary>
+    public FuzzFailureException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
