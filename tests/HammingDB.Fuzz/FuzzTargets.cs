@@ -57,9 +57,9 @@ public static class FuzzTargets
         ["ndjson"] = new(Ndjson, CliError),
         ["hdbf"] = new(bytes => FloatVectors(bytes, VectorFileFormat.Hdbf, InputFormat.Hdbf), e => DataError(e) || CliError(e)),
         ["fvecs"] = new(bytes => FloatVectors(bytes, VectorFileFormat.Fvecs, InputFormat.Fvecs), e => DataError(e) || CliError(e)),
-        ["ivecs"] = new(bytes => DatasetFiles.LoadIvecs(TempFile("in.ivecs", bytes)), DataError),
-        ["labels"] = new(bytes => DatasetFiles.LoadLabels(TempFile("in.labels", bytes)), DataError),
-        ["gt"] = new(bytes => DatasetFiles.LoadGroundTruth(TempFile("in.gt", bytes)), DataError),
+        ["ivecs"] = new(bytes => WithFile("in.ivecs", bytes, path => DatasetFiles.LoadIvecs(path)), DataError),
+        ["labels"] = new(bytes => WithFile("in.labels", bytes, path => DatasetFiles.LoadLabels(path)), DataError),
+        ["gt"] = new(bytes => WithFile("in.gt", bytes, path => DatasetFiles.LoadGroundTruth(path)), DataError),
     }.ToFrozenDictionary();
 
     /// <summary>The target names, in a fixed order.</summary>
@@ -282,7 +282,7 @@ public static class FuzzTargets
         {
             Queries(bytes, InputFormat.Hdbc, layout, encoder: null);
         }
-        HdbcFile.Read(TempFile("in.hdbc", bytes), maxCodes: 1 << 16);
+        WithFile("in.hdbc", bytes, path => HdbcFile.Read(path, maxCodes: 1 << 16));
     }
 
     private static void HexLines(byte[] bytes)
@@ -405,14 +405,22 @@ public static class FuzzTargets
     }
 
     private static readonly string TempDirectory = Directory.CreateDirectory(
-        Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"hammingdb-fuzz-{Environment.ProcessId}")).FullName;
+        Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "hammingdb-fuzz")).FullName;
 
-    // The dataset readers and hdb's whole-file .hdbc reader take paths: the bytes go to a file (in memory where /dev/shm exists).
-    private static string TempFile(string name, byte[] bytes)
+    // The dataset readers and hdb's whole-file .hdbc reader take paths: the bytes go to a file (in memory where /dev/shm
+    // exists), removed after the call.
+    private static void WithFile<T>(string name, byte[] bytes, Func<string, T> read)
     {
-        string path = Path.Combine(TempDirectory, $"{Environment.CurrentManagedThreadId}-{name}");
+        string path = Path.Combine(TempDirectory, $"{Environment.ProcessId}-{Environment.CurrentManagedThreadId}-{name}");
         File.WriteAllBytes(path, bytes);
-        return path;
+        try
+        {
+            read(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
 
