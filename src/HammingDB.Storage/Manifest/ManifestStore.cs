@@ -145,16 +145,20 @@ internal static class ManifestStore
         long manifestVersion = reader.U64();
         long nextFile = reader.U64();
         long log = reader.U64();
+        reader.Require(log >= 1 && nextFile >= 1, 8, $"log number {log} or next file number {nextFile} is not a file number");
         uint collectionCount = reader.U32();
         var collections = new List<CollectionState>();
         for (uint i = 0; i < collectionCount; i++)
         {
             uint id = reader.U32();
             string name = reader.Name();
-            int bits = (int)reader.U32();
+            uint bits = reader.U32();
+            reader.Require(bits is >= 8 and <= 8192 && bits % 8 == 0, 4, $"collection '{name}' has {bits}-bit codes, not a code width");
             var kind = (KeyKind)reader.U32();
+            reader.Require(Enum.IsDefined(kind), 4, $"key kind {(uint)kind} of collection '{name}' is unknown");
             bool payloads = reader.U32() != 0;
-            int dimension = (int)reader.U32();
+            uint dimension = reader.U32();
+            reader.Require(dimension <= 1 << 16, 4, $"vector dimension {dimension} of collection '{name}' is over 65536");
             var vectorKind = VectorKind.Float32;
             if (version >= 2)
             {
@@ -169,7 +173,10 @@ internal static class ManifestStore
             var segments = new List<SegmentState>();
             for (uint j = 0; j < segmentCount; j++)
             {
-                segments.Add(new SegmentState(reader.U64(), (int)reader.U32(), reader.U64(), (int)reader.U32()));
+                var segment = new SegmentState(reader.U64(), (int)reader.U32(), reader.U64(), (int)reader.U32());
+                reader.Require(segment.FileNumber >= 1 && segment.Rows >= 0 && segment.DeletionVersion >= 0 && segment.DeletedRows >= 0
+                    && segment.DeletedRows <= segment.Rows, 28, $"segment {segment.FileNumber} of collection '{name}' has impossible numbers");
+                segments.Add(segment);
             }
             var attachments = new List<AttachmentState>();
             if (version >= 2)
@@ -180,7 +187,7 @@ internal static class ManifestStore
                     attachments.Add(new AttachmentState(reader.Name(), reader.U64()));
                 }
             }
-            collections.Add(new CollectionState(id, name, bits, kind, payloads, dimension, segments) { VectorKind = vectorKind, Attachments = attachments });
+            collections.Add(new CollectionState(id, name, (int)bits, kind, payloads, (int)dimension, segments) { VectorKind = vectorKind, Attachments = attachments });
         }
         reader.End();
         return new ManifestState(manifestVersion, nextFile, log, collections);
@@ -202,6 +209,15 @@ internal static class ManifestStore
         {
             ReadOnlySpan<byte> length = Take(2);
             return Encoding.UTF8.GetString(Take(length[0] | (length[1] << 8)));
+        }
+
+        /// <summary>Throws unless <paramref name="condition"/>: the field of <paramref name="fieldBytes"/> bytes just read is impossible.</summary>
+        public readonly void Require(bool condition, int fieldBytes, string reason)
+        {
+            if (!condition)
+            {
+                throw new CorruptionException(path, HeaderBytes + _at - fieldBytes, reason);
+            }
         }
 
         public readonly void End()

@@ -81,6 +81,11 @@ internal static class NdjsonRecord
         {
             throw new RecordException($"not valid JSON: {e.Message}");
         }
+        catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException)
+        {
+            // The reader checks the UTF-8 of a string only when it is read as text (a member name, a key, a message).
+            throw new RecordException($"not valid JSON: a string is not valid UTF-8 ({e.InnerException.Message})");
+        }
         if (!hasKey)
         {
             throw new RecordException("the object has no \"key\"");
@@ -122,6 +127,11 @@ internal static class NdjsonRecord
         catch (JsonException e)
         {
             throw new RecordException($"not valid JSON: {e.Message}");
+        }
+        catch (InvalidOperationException e) when (e.InnerException is DecoderFallbackException)
+        {
+            // The reader checks the UTF-8 of a string only when it is read as text (a member name, a key, a message).
+            throw new RecordException($"not valid JSON: a string is not valid UTF-8 ({e.InnerException.Message})");
         }
         CheckCodeOrVector(hasCode, hasVector, vectors);
         return hasVector;
