@@ -7,7 +7,7 @@ namespace HammingDB.Cli;
 
 /// <summary>What <c>hdb bench mih</c> runs; <see cref="FilterWords"/> is off, on or both; <see cref="Thresholds"/> adaptive, pigeonhole or both (not both with filter words both).</summary>
 internal sealed record MihBenchmarkSettings(string CodesPath, string QueriesPath, int? K, int? Radius, int? Substrings, long QueryLimit, string FilterWords = "off",
-    string Thresholds = "adaptive");
+    string Thresholds = "pigeonhole");
 
 /// <summary>
 /// The in-memory multi-index hashing tables against the exhaustive scan on the same codes: table
@@ -42,9 +42,9 @@ internal static class MihBenchmark
         };
         MihThresholds[] thresholdVariants = settings.Thresholds switch
         {
-            "pigeonhole" => [MihThresholds.Pigeonhole],
+            "adaptive" => [MihThresholds.Adaptive],
             "both" => [MihThresholds.Adaptive, MihThresholds.Pigeonhole],
-            _ => [MihThresholds.Adaptive],
+            _ => [MihThresholds.Pigeonhole],
         };
         int variantCount = Math.Max(filterVariants.Length, thresholdVariants.Length);
         stderr.WriteLine($"hdb bench mih: {codes.Count} codes of {codes.Layout.CodeBits} bits, {layout.Count} substrings, building (filter words {settings.FilterWords}, thresholds {settings.Thresholds})");

@@ -23,8 +23,12 @@ public sealed partial class MihIndex
     /// </summary>
     public const long AdaptiveCountLimit = 4096;
 
-    /// <summary>How radius searches choose the substrings' thresholds; adaptive by default.</summary>
-    public MihThresholds Thresholds { get; set; } = MihThresholds.Adaptive;
+    /// <summary>
+    /// How radius searches choose the substrings' thresholds; the pigeonhole rule by default. Adaptive thresholds
+    /// read fewer postings on clustered codes (c256-1m: 40% fewer at radius 8) but cost more time than they save
+    /// there (docs/benchmarks.md), so they are opt-in.
+    /// </summary>
+    public MihThresholds Thresholds { get; set; } = MihThresholds.Pigeonhole;
 
     /// <summary>What probing one bucket costs, in postings read, when adaptive thresholds are chosen.</summary>
     public double ProbeWeight { get; set; } = 8;
@@ -59,11 +63,19 @@ public sealed partial class MihIndex
         }
 
         // postings[j * levels + t]: the postings within t of the query's bucket in table j, t = 0..s+1; the last
-        // extrapolated until counted (exactTop[j]).
+        // extrapolated from the density of the ball s until counted (exactTop[j]).
         int levels = s + 2;
-        var postings = new long[m * levels];
-        var exactTop = new bool[m];
-        var homes = new uint[m];
+        int need = r + 1;
+        bool small = m * levels <= 512 && m * (need + 1) <= 1024;
+        Span<long> postings = small ? stackalloc long[m * levels] : new long[m * levels];
+        Span<double> costs = small ? stackalloc double[m * (levels + 1)] : new double[m * (levels + 1)];
+        Span<bool> exactTop = small ? stackalloc bool[m] : new bool[m];
+        Span<uint> homes = small ? stackalloc uint[m] : new uint[m];
+        Span<int> units = small ? stackalloc int[m] : new int[m];
+        Span<double> best = small ? stackalloc double[need + 1] : new double[need + 1];
+        Span<double> next = small ? stackalloc double[need + 1] : new double[need + 1];
+        Span<int> pick = small ? stackalloc int[m * (need + 1)] : new int[m * (need + 1)];
+        Span<int> from = small ? stackalloc int[m * (need + 1)] : new int[m * (need + 1)];
         for (int j = 0; j < m; j++)
         {
             MihTable table = _tables[j];
@@ -78,19 +90,24 @@ public sealed partial class MihIndex
             double density = (double)sum / BallSize(d, s);
             postings[(j * levels) + s + 1] = sum + (long)Math.Ceiling(density * Binomial(d, s + 1));
             exactTop[j] = s + 1 > d; // a ring past the substring's width is empty
+            // costs[j * (levels + 1) + u]: table j at t = u - 1 (nothing for u = 0).
+            costs[j * (levels + 1)] = 0;
+            for (int u = 1; u <= levels; u++)
+            {
+                costs[(j * (levels + 1)) + u] = postings[(j * levels) + u - 1] + (ProbeWeight * BallSize(d, u - 1));
+            }
         }
 
-        int need = r + 1;
-        var units = new int[m];
         while (true)
         {
-            Knapsack(postings, levels, need, units);
+            Knapsack(costs, levels, need, units, best, next, pick, from);
             bool settled = true;
             for (int j = 0; j < m; j++)
             {
                 if (units[j] == levels && !exactTop[j])
                 {
                     postings[(j * levels) + s + 1] = postings[(j * levels) + s] + RingPostings(_tables[j], homes[j], s + 1);
+                    costs[(j * (levels + 1)) + levels] = postings[(j * levels) + s + 1] + (ProbeWeight * BallSize(_tables[j].DirectBits, s + 1));
                     exactTop[j] = true;
                     settled = false;
                 }
@@ -133,40 +150,39 @@ public sealed partial class MihIndex
         return sum;
     }
 
-    // Picks units[j] = t_j + 1 in 0..levels per table, the units reaching need, at the least cost: a table's
-    // postings within t_j plus ProbeWeight per bucket probed.
-    private void Knapsack(long[] postings, int levels, int need, int[] units)
+    // Picks units[j] = t_j + 1 in 0..levels per table, the units reaching need, at the least total of costs[j * (levels + 1) + u]
+    // (best, next, pick and from are scratch space).
+    private void Knapsack(ReadOnlySpan<double> costs, int levels, int need, Span<int> units, Span<double> best, Span<double> next, Span<int> pick, Span<int> from)
     {
         int m = _tables.Length;
-        var best = new double[need + 1];
-        var next = new double[need + 1];
-        var pick = new int[m * (need + 1)];
-        var from = new int[m * (need + 1)];
-        Array.Fill(best, double.PositiveInfinity);
+        best.Fill(double.PositiveInfinity);
         best[0] = 0;
         for (int j = 0; j < m; j++)
         {
-            Array.Fill(next, double.PositiveInfinity);
-            int d = _tables[j].DirectBits;
+            next.Fill(double.PositiveInfinity);
+            ReadOnlySpan<double> table = costs.Slice(j * (levels + 1), levels + 1);
+            Span<int> tablePick = pick.Slice(j * (need + 1), need + 1);
+            Span<int> tableFrom = from.Slice(j * (need + 1), need + 1);
             for (int b = 0; b <= need; b++)
             {
-                if (double.IsPositiveInfinity(best[b]))
+                double sofar = best[b];
+                if (double.IsPositiveInfinity(sofar))
                 {
                     continue;
                 }
                 for (int u = 0; u <= levels; u++)
                 {
-                    double cost = u == 0 ? 0 : postings[(j * levels) + u - 1] + (ProbeWeight * BallSize(d, u - 1));
+                    double cost = sofar + table[u];
                     int reached = Math.Min(need, b + u);
-                    if (best[b] + cost < next[reached])
+                    if (cost < next[reached])
                     {
-                        next[reached] = best[b] + cost;
-                        pick[(j * (need + 1)) + reached] = u;
-                        from[(j * (need + 1)) + reached] = b;
+                        next[reached] = cost;
+                        tablePick[reached] = u;
+                        tableFrom[reached] = b;
                     }
                 }
             }
-            (best, next) = (next, best);
+            next.CopyTo(best);
         }
         for (int j = m - 1, b = need; j >= 0; j--)
         {

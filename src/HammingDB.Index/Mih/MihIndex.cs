@@ -13,7 +13,7 @@ namespace HammingDB.Index.Mih;
 /// substrings within s or one of the others within s - 1 (otherwise its distance would be at least
 /// (a + 1)(s + 1) + (m - a - 1)s = r + 1). Each substring is probed at its radius, every candidate
 /// verified on the full code. That is one allocation of the generalised rule (any thresholds t_j with
-/// sum(t_j + 1) = r + 1); by default (<see cref="MihThresholds.Adaptive"/>) each query takes the allocation
+/// sum(t_j + 1) = r + 1); with <see cref="MihThresholds.Adaptive"/> each query takes the allocation
 /// that reads least given its own bucket sizes.</para>
 /// <para>Deduplication needs no per-query state of size N: a row that passes the distance filter is
 /// reported only by the first table, in probe order, whose substring lies within that table's

@@ -22,9 +22,9 @@ internal static class BenchMihCommand
         var thresholds = new Option<string>("--thresholds")
         {
             Description = "How a radius search spreads the radius over the substrings: adaptive (per query, from the query's bucket sizes), pigeonhole, or both (timed side by side on the same tables).",
-            DefaultValueFactory = _ => "adaptive",
+            DefaultValueFactory = _ => "pigeonhole",
         };
-        thresholds.AcceptOnlyFromAmong("adaptive", "pigeonhole", "both");
+        thresholds.AcceptOnlyFromAmong("pigeonhole", "adaptive", "both");
         var command = new Command("mih", "Multi-index hashing tables built in memory over an .hdbc file, against the exhaustive scan (build rate, memory, per-query time, answers compared).")
         {
             codes, queries, k, radius, substrings, limit, filterWords, thresholds,
