@@ -127,8 +127,10 @@ public sealed class MihTable
         Wrap(start, bits, directBits, rowCount, offsets, rows, codes, inlineCodes ? MihPostingWords.Codes : MihPostingWords.None);
 
     /// <summary>
-    /// Wraps arrays built before (by <see cref="Build(CodeBlock, MihLayout, int, bool)"/>, then stored): checks their shapes,
-    /// not their contents (a stored table is protected by its file's checksums). <paramref name="words"/> holds one word per
+    /// Wraps arrays built before (by <see cref="Build(CodeBlock, MihLayout, int, bool)"/>, then stored): checks their shapes
+    /// and every value a search indexes with (offsets from 0 to the row count, never decreasing; rows within the row count),
+    /// so that even a table whose checksums pass but whose contents were crafted cannot make a search read out of range.
+    /// Which bucket a row is in, and its inline word, are not checked (a stored table is protected by its file's checksums). <paramref name="words"/> holds one word per
     /// posting (<paramref name="rowCount"/> entries) of the kind <paramref name="kind"/> says, or is empty for <see cref="MihPostingWords.None"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The arrays do not have the shape of a table of <paramref name="rowCount"/> rows.</exception>
@@ -150,6 +152,18 @@ public sealed class MihTable
         if (o[0] != 0 || o[^1] != rowCount)
         {
             throw new ArgumentException($"A table's offsets must run from 0 to {rowCount}; they run from {o[0]} to {o[^1]}.");
+        }
+        for (int i = 1; i < o.Length; i++)
+        {
+            if (o[i] < o[i - 1])
+            {
+                throw new ArgumentException($"A table's offsets must never decrease; offset {i} is {o[i]}, after {o[i - 1]}.");
+            }
+        }
+        if (rowCount > 0 && rows.Span.ContainsAnyExceptInRange(0, rowCount - 1))
+        {
+            int at = rows.Span.IndexOfAnyExceptInRange(0, rowCount - 1);
+            throw new ArgumentException($"A table's postings must name rows 0 .. {rowCount - 1}; posting {at} names row {rows.Span[at]}.");
         }
         return new MihTable(start, bits, directBits, offsets, rows, words, kind);
     }

@@ -289,4 +289,35 @@ public class MihFilterWordTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => MihTable.Wrap(0, 64, 4, 10, built.Offsets.ToArray(), built.Rows.ToArray(), new ulong[9], MihPostingWords.FilterWords));
         Assert.Throws<ArgumentException>(() => MihTable.Wrap(0, 64, 4, 10, built.Offsets.ToArray(), built.Rows.ToArray(), new ulong[10], (MihPostingWords)3));
     }
+
+    /// <summary>
+    /// A stored table whose checksums pass but whose offsets or rows were crafted is refused when wrapped (the segment is
+    /// then scanned), never left to make a search index out of range.
+    /// </summary>
+    [Fact]
+    public void Wrapping_refuses_decreasing_offsets_and_rows_out_of_range()
+    {
+        var random = new Random(6);
+        output.WriteLine("seed 6");
+        PackedCodes codes = TestData.Codes(random, new CodeLayout(64), 100);
+        MihTable built = MihTable.Build(codes.Block, MihLayout.Split(64, 1, 4), 0);
+        int[] offsets = built.Offsets.ToArray();
+        int[] rows = built.Rows.ToArray();
+        ulong[] words = built.InlineCodes.ToArray();
+        Assert.NotNull(MihTable.Wrap(0, 64, 4, 100, offsets, rows, words, MihPostingWords.Codes));
+
+        int[] decreasing = (int[])offsets.Clone();
+        int bucket = Array.FindIndex(decreasing, 1, o => o > 0);
+        decreasing[bucket] = 101; // past the next offsets, then back down
+        var e = Assert.Throws<ArgumentException>(() => MihTable.Wrap(0, 64, 4, 100, decreasing, rows, words, MihPostingWords.Codes));
+        Assert.Contains("never decrease", e.Message, StringComparison.Ordinal);
+
+        foreach (int bad in new[] { 100, -1, int.MaxValue })
+        {
+            int[] outside = (int[])rows.Clone();
+            outside[37] = bad;
+            e = Assert.Throws<ArgumentException>(() => MihTable.Wrap(0, 64, 4, 100, offsets, outside, words, MihPostingWords.Codes));
+            Assert.Contains($"posting 37 names row {bad}", e.Message, StringComparison.Ordinal);
+        }
+    }
 }
