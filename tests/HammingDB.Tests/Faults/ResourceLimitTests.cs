@@ -316,6 +316,27 @@ public class ResourceLimitCliTests(ITestOutputHelper output) : Cli.CliHarness(ou
         Assert.True(allocated < 400L << 20, $"{allocated:N0} bytes allocated");
     }
 
+    [Theory]
+    [InlineData("get")]
+    [InlineData("delete")]
+    public void Keys_from_a_pipe_past_64_MiB_are_refused_before_anything_is_done(string command)
+    {
+        string db = Database();
+        byte[] line = Utf8("12345678901234\n");
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var stdin = new GeneratedStream([], line, 20_000_000L * line.Length);
+        using var stdout = new MemoryStream();
+        var stderr = new StringWriter();
+        int exit = HammingDB.Cli.Program.Run([command, db, "--keys-file", "-"], stdin, stdout, stderr);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Output.WriteLine($"{command}: exit {exit} after {stdin.Position:N0} bytes of 20,000,000 lines read, {allocated:N0} bytes allocated\n{stderr}");
+        Assert.Equal(HammingDB.Cli.ExitCodes.BadInput, exit);
+        Assert.Equal(0, stdout.Length);
+        Assert.Contains("the keys take more than 64 MiB", stderr.ToString(), StringComparison.Ordinal);
+        // Holding all 20 million keys would take over 600 MB.
+        Assert.True(allocated < 400L << 20, $"{allocated:N0} bytes allocated");
+    }
+
     [Fact]
     public async Task A_query_file_of_two_million_lines_runs_under_a_64_MiB_heap_limit()
     {
