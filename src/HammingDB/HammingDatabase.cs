@@ -153,10 +153,7 @@ public sealed partial class HammingDatabase : IDisposable
         }
         catch
         {
-            foreach (IDisposable resource in Enumerable.Reverse(opened))
-            {
-                resource.Dispose();
-            }
+            DisposeAll(opened);
             throw;
         }
     }
@@ -186,11 +183,17 @@ public sealed partial class HammingDatabase : IDisposable
         }
         catch
         {
-            foreach (IDisposable resource in Enumerable.Reverse(opened))
-            {
-                resource.Dispose();
-            }
+            DisposeAll(opened);
             throw;
+        }
+    }
+
+    // What an open that failed had opened, newest first.
+    private static void DisposeAll(List<IDisposable> opened)
+    {
+        foreach (IDisposable resource in Enumerable.Reverse(opened))
+        {
+            resource.Dispose();
         }
     }
 

@@ -31,7 +31,6 @@ internal sealed unsafe class SegmentReader : IDisposable
     private readonly byte[]?[] _decodedKeyBlocks;
     private long _decodedKeyBytes;
     private volatile DecodedBlock? _lastKeyBlock;
-    private int _lastKeyLookupBlock = -1;
 
     private SegmentReader(IStorageFile file, MappedRegion region, CodeLayout layout, int rows, KeyKind keyKind,
         int vectorDimension, VectorKind vectorKind, long vectorsOffset, long[] keyBlocks, long[]? payloadBlocks, byte[] codeChecksums, byte[] vectorChecksums,
@@ -606,12 +605,9 @@ internal sealed unsafe class SegmentReader : IDisposable
         }
         // The whole block is decoded, as every other reader of keys does: a partial LZ4 decode up to the key was
         // quicker, but on a crafted block (checksums recomputed) it could disagree with the whole decode (found by fuzzing).
-        bool run = Interlocked.Exchange(ref _lastKeyLookupBlock, blockIndex) == blockIndex;
+        // Kept for the next lookup: lookups come in runs within a block (a compaction's moves, ascending gets).
         byte[] raw = SegmentFormat.DecodeBlock(block, offset, Path, checkedBefore: true);
-        if (run)
-        {
-            _lastKeyBlock = new DecodedBlock(blockIndex, raw);
-        }
+        _lastKeyBlock = new DecodedBlock(blockIndex, raw);
         return KeyIn(raw, index, rowsInBlock, offset).SequenceEqual(key);
     }
 
