@@ -20,11 +20,37 @@ public enum SegmentPlan
 public readonly record struct SegmentShape(long Rows, int Words, bool HasTables, bool InlineCodes);
 
 /// <summary>A planning decision with the estimates it rests on.</summary>
-/// <param name="Plan">The chosen plan.</param>
-/// <param name="MihNs">The predicted MIH time (NaN when it was not estimated).</param>
-/// <param name="ScanNs">The predicted scan time.</param>
-/// <param name="Reason">Why, in words, for Explain.</param>
-public readonly record struct PlanChoice(SegmentPlan Plan, double MihNs, double ScanNs, string Reason);
+/// <remarks>The planner's own choices word their <see cref="Reason"/> only when it is read (Explain): a query of a
+/// microsecond should not pay for formatting it.</remarks>
+public readonly record struct PlanChoice
+{
+    private readonly string? _reason;
+    private readonly MihEstimate _estimate;
+
+    /// <summary>A decision with its reason in words.</summary>
+    public PlanChoice(SegmentPlan plan, double mihNs, double scanNs, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        (Plan, MihNs, ScanNs, _reason) = (plan, mihNs, scanNs, reason);
+    }
+
+    /// <summary>A decision between the predicted costs of the two plans, <paramref name="estimate"/> being MIH's predicted reads.</summary>
+    public PlanChoice(SegmentPlan plan, double mihNs, double scanNs, MihEstimate estimate) =>
+        (Plan, MihNs, ScanNs, _estimate) = (plan, mihNs, scanNs, estimate);
+
+    /// <summary>The chosen plan.</summary>
+    public SegmentPlan Plan { get; }
+
+    /// <summary>The predicted MIH time (NaN when it was not estimated).</summary>
+    public double MihNs { get; }
+
+    /// <summary>The predicted scan time.</summary>
+    public double ScanNs { get; }
+
+    /// <summary>Why, in words, for Explain.</summary>
+    public string Reason => _reason ??
+        $"{(Plan == SegmentPlan.Mih ? "MIH" : "scan")} predicted cheaper ({_estimate.Probes} probes, {_estimate.Postings} postings, {(_estimate.Exact ? "exact bucket sizes" : "average bucket size")})";
+}
 
 /// <summary>
 /// The query planner: pure functions of a cost model, a segment's shape and the exact reads the
@@ -74,10 +100,7 @@ public static class Planner
             return new PlanChoice(SegmentPlan.Scan, double.NaN, scan, "no MIH tables");
         }
         double mih = model.MihNs(estimate.Probes, estimate.Postings, shape.InlineCodes);
-        string basis = estimate.Exact ? "exact bucket sizes" : "average bucket size";
-        return mih <= scan
-            ? new PlanChoice(SegmentPlan.Mih, mih, scan, $"MIH predicted cheaper ({estimate.Probes} probes, {estimate.Postings} postings, {basis})")
-            : new PlanChoice(SegmentPlan.Scan, mih, scan, $"scan predicted cheaper ({estimate.Probes} probes, {estimate.Postings} postings, {basis})");
+        return new PlanChoice(mih <= scan ? SegmentPlan.Mih : SegmentPlan.Scan, mih, scan, estimate);
     }
 
     /// <summary>

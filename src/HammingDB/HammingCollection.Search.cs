@@ -237,15 +237,10 @@ public sealed partial class HammingCollection<TKey>
         PlanChoice choice = PlanRadius(segment, mih, shape, query, radius, plan, costs);
         Neighbor[]? found = null;
         string how = "scan";
-        string reason = choice.Reason;
         if (choice.Plan == SegmentPlan.Mih)
         {
             found = RadiusByMih(segment, mih!, shape, query, radius, plan, costs, ref counters);
             how = found is null ? "mih+scan" : "mih";
-            if (found is null)
-            {
-                reason = $"{choice.Reason}; the buckets held more than predicted, switched to the scan after {counters.Postings} postings";
-            }
         }
         if (found is null)
         {
@@ -253,7 +248,9 @@ public sealed partial class HammingCollection<TKey>
             ScanSegment(segment, query, ref sink, cancellationToken);
             found = sink.Sorted(Layout.CodeBits);
         }
-        trace?.Add(segment, mih, how, reason, choice.MihNs, choice.ScanNs, counters, how == "mih" ? 0 : segment.Reader.Rows, found.Length, started);
+        trace?.Add(segment, mih, how,
+            how == "mih+scan" ? $"{choice.Reason}; the buckets held more than predicted, switched to the scan after {counters.Postings} postings" : choice.Reason,
+            choice.MihNs, choice.ScanNs, counters, how == "mih" ? 0 : segment.Reader.Rows, found.Length, started);
         return found;
     }
 

@@ -8,8 +8,13 @@ namespace HammingDB.Index.Mih;
 /// others at probe time.
 /// </summary>
 /// <remarks>
-/// <see cref="Choose"/> follows docs DESIGN.md: buckets of about 50-200 codes measured best, so a
-/// substring has about log2(N) - 6 bits, and m = round(bits / that).
+/// <see cref="Choose"/> follows DESIGN.md for codes of one word: their postings carry the code, a candidate
+/// costs about a nanosecond, and buckets of about 50-200 codes measured best, so a substring has about
+/// log2(N) - 6 bits. A candidate of a wider code costs a filter-word comparison and often a random read
+/// of its code, so wider codes take substrings of about log2(N) bits (buckets of about one code, Norouzi's
+/// rule): on c256-10m 11 tables of 23 bits answered radius 8 in 3.4 us, radius 16 in 71 us and kNN10 in
+/// 0.59 ms against 41 us, 99 us and 1.8 ms with the 15 tables of 17 bits the narrow rule gives, and 13
+/// tables beat 18 on c256-1m (docs/benchmarks.md). m = round(bits / substring bits).
 /// </remarks>
 public sealed class MihLayout
 {
@@ -50,22 +55,27 @@ public sealed class MihLayout
     /// <summary>The top bits of substring <paramref name="index"/> its table addresses directly: min(<see cref="Bits"/>, <see cref="MaxDirectBits"/>).</summary>
     public int DirectBits(int index) => Math.Min(Bits(index), MaxDirectBits);
 
-    /// <summary>The substring width that gives buckets of about 64 codes over <paramref name="rowCount"/> rows: round(log2(N)) - 6, at least 1.</summary>
-    public static int ChooseSubstringBits(int rowCount)
+    /// <summary>
+    /// The substring width for <paramref name="rowCount"/> rows of <paramref name="codeBits"/>-bit codes: round(log2(N)) - 6
+    /// (buckets of about 64 codes) for codes of one word, round(log2(N)) (buckets of about one code) for wider ones; at least 1.
+    /// </summary>
+    public static int ChooseSubstringBits(int rowCount, int codeBits)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rowCount);
+        ArgumentOutOfRangeException.ThrowIfLessThan(codeBits, 1);
         if (rowCount <= 1)
         {
             return 1;
         }
-        return Math.Max(1, (int)Math.Round(Math.Log2(rowCount)) - 6);
+        int log = (int)Math.Round(Math.Log2(rowCount));
+        return Math.Max(1, codeBits <= 64 ? log - 6 : log);
     }
 
     /// <summary>The layout for <paramref name="rowCount"/> codes of <paramref name="codeBits"/> bits: m = round(bits / <see cref="ChooseSubstringBits"/>), in 1..bits.</summary>
     public static MihLayout Choose(int codeBits, int rowCount, int maxDirectBits = DefaultMaxDirectBits)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(codeBits, 1);
-        int substringBits = ChooseSubstringBits(rowCount);
+        int substringBits = ChooseSubstringBits(rowCount, codeBits);
         int count = (int)Math.Round((double)codeBits / substringBits, MidpointRounding.AwayFromZero);
         return Split(codeBits, Math.Clamp(count, 1, codeBits), maxDirectBits);
     }

@@ -13,12 +13,30 @@ public class MihTests(ITestOutputHelper output)
     [InlineData(5000, 6)]
     [InlineData(1 << 20, 14)]
     [InlineData(10_000_000, 17)]
-    public void Substring_width_gives_buckets_of_about_64_codes(int rows, int bits) =>
-        Assert.Equal(bits, MihLayout.ChooseSubstringBits(rows));
+    public void Substring_width_of_one_word_codes_gives_buckets_of_about_64_codes(int rows, int bits)
+    {
+        Assert.Equal(bits, MihLayout.ChooseSubstringBits(rows, 64));
+        Assert.Equal(bits, MihLayout.ChooseSubstringBits(rows, 8));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(100, 7)]
+    [InlineData(5000, 12)]
+    [InlineData(1 << 20, 20)]
+    [InlineData(10_000_000, 23)]
+    public void Substring_width_of_wider_codes_gives_buckets_of_about_one_code(int rows, int bits)
+    {
+        Assert.Equal(bits, MihLayout.ChooseSubstringBits(rows, 65));
+        Assert.Equal(bits, MihLayout.ChooseSubstringBits(rows, 256));
+    }
 
     [Theory]
     [InlineData(64, 10_000_000, 4)]
-    [InlineData(256, 10_000_000, 15)]
+    [InlineData(256, 10_000_000, 11)]
+    [InlineData(256, 1_000_000, 13)]
+    [InlineData(128, 10_000_000, 6)]
     [InlineData(64, 5000, 11)]
     [InlineData(8, 1 << 20, 1)]
     [InlineData(32, 100, 32)]
