@@ -30,7 +30,9 @@ internal static class MihBenchmark
         MihLayout layout = settings.Substrings is int m
             ? MihLayout.Split(codes.Layout.CodeBits, m)
             : MihLayout.Choose(codes.Layout.CodeBits, codes.Count);
-        if (settings.FilterWords == "both" && settings.Thresholds == "both")
+        MihThresholds[] thresholdVariants = [.. (settings.Thresholds == "both" ? "adaptive,pigeonhole" : settings.Thresholds).Split(',')
+            .Select(name => Enum.Parse<MihThresholds>(name, ignoreCase: true))];
+        if (settings.FilterWords == "both" && thresholdVariants.Length > 1)
         {
             throw new InputException("--filter-words both and --thresholds both cannot be combined: compare one thing at a time.");
         }
@@ -39,12 +41,6 @@ internal static class MihBenchmark
             "on" => [true],
             "both" => [false, true],
             _ => [false],
-        };
-        MihThresholds[] thresholdVariants = settings.Thresholds switch
-        {
-            "adaptive" => [MihThresholds.Adaptive],
-            "both" => [MihThresholds.Adaptive, MihThresholds.Pigeonhole],
-            _ => [MihThresholds.Pigeonhole],
         };
         int variantCount = Math.Max(filterVariants.Length, thresholdVariants.Length);
         stderr.WriteLine($"hdb bench mih: {codes.Count} codes of {codes.Layout.CodeBits} bits, {layout.Count} substrings, building (filter words {settings.FilterWords}, thresholds {settings.Thresholds})");

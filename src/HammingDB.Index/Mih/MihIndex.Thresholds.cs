@@ -12,6 +12,14 @@ public enum MihThresholds
     /// principle, as in GPH): on skewed codes the query's crowded substrings get lower thresholds.
     /// </summary>
     Adaptive,
+
+    /// <summary>
+    /// Per query, adaptive thresholds when the pigeonhole rule's buckets, counted exactly, hold at least
+    /// <see cref="MihIndex.AdaptiveFromPostings"/> postings of codes over 64 bits (candidates that may each cost a
+    /// random read), the pigeonhole rule otherwise: choosing costs reads of the other tables' bucket offsets, which
+    /// only crowded buckets repay.
+    /// </summary>
+    Auto,
 }
 
 /// <summary>Per-query threshold allocation for radius searches.</summary>
@@ -24,11 +32,15 @@ public sealed partial class MihIndex
     public const long AdaptiveCountLimit = 4096;
 
     /// <summary>
-    /// How radius searches choose the substrings' thresholds; the pigeonhole rule by default. Adaptive thresholds
-    /// read fewer postings on clustered codes (c256-1m: 40% fewer at radius 8) but cost more time than they save
-    /// there (docs/benchmarks.md), so they are opt-in.
+    /// How radius searches choose the substrings' thresholds; <see cref="MihThresholds.Auto"/> by default. Choosing
+    /// adaptive thresholds reads the offsets of every table's ball, which costs about a microsecond; on c256-10m (11
+    /// tables) auto took 0.6x the pigeonhole rule's time at radius 8 and 0.45-0.55x at radius 12-16, on c256-1m 1.0-1.25x,
+    /// and on codes of one word adaptive thresholds never paid (docs/benchmarks.md).
     /// </summary>
-    public MihThresholds Thresholds { get; set; } = MihThresholds.Pigeonhole;
+    public MihThresholds Thresholds { get; set; } = MihThresholds.Auto;
+
+    /// <summary>With <see cref="MihThresholds.Auto"/>, the fewest postings of the pigeonhole rule's buckets for which a query takes adaptive thresholds.</summary>
+    public int AdaptiveFromPostings { get; set; } = 128;
 
     /// <summary>What probing one bucket costs, in postings read, when adaptive thresholds are chosen.</summary>
     public double ProbeWeight { get; set; } = 8;
@@ -57,9 +69,29 @@ public sealed partial class MihIndex
             countProbes += BallSize(_tables[j].DirectBits, s);
         }
         estimate = default;
-        if (Thresholds == MihThresholds.Pigeonhole || m == 1 || _codes.Count == 0 || countProbes > AdaptiveCountLimit)
+        if (Thresholds == MihThresholds.Pigeonhole || m == 1 || _codes.Count == 0 || countProbes > AdaptiveCountLimit || (Thresholds == MihThresholds.Auto && _inline))
         {
             return thresholds;
+        }
+        if (Thresholds == MihThresholds.Auto)
+        {
+            long pigeonholeProbes = 0;
+            long pigeonholeReads = 0;
+            for (int j = 0; j < m; j++)
+            {
+                MihTable table = _tables[j];
+                uint home = (uint)table.BucketOf(query);
+                for (int t = 0; t <= Math.Min(thresholds[j], table.DirectBits); t++)
+                {
+                    pigeonholeReads += RingPostings(table, home, t);
+                }
+                pigeonholeProbes += BallSize(table.DirectBits, thresholds[j]);
+            }
+            if (pigeonholeReads < AdaptiveFromPostings)
+            {
+                estimate = new MihEstimate(pigeonholeProbes, pigeonholeReads, true);
+                return thresholds;
+            }
         }
 
         // postings[j * levels + t]: the postings within t of the query's bucket in table j, t = 0..s+1; the last

@@ -14,7 +14,8 @@ namespace HammingDB.Index.Mih;
 /// (a + 1)(s + 1) + (m - a - 1)s = r + 1). Each substring is probed at its radius, every candidate
 /// verified on the full code. That is one allocation of the generalised rule (any thresholds t_j with
 /// sum(t_j + 1) = r + 1); with <see cref="MihThresholds.Adaptive"/> each query takes the allocation
-/// that reads least given its own bucket sizes.</para>
+/// that reads least given its own bucket sizes, and with <see cref="MihThresholds.Auto"/> (the default)
+/// it does so where the pigeonhole rule's buckets are crowded.</para>
 /// <para>Deduplication needs no per-query state of size N: a row that passes the distance filter is
 /// reported only by the first table, in probe order, whose substring lies within that table's
 /// threshold of the query (the canonical slot), which is computed from the row's code.</para>

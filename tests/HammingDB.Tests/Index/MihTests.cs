@@ -161,10 +161,11 @@ public class MihTests(ITestOutputHelper output)
                     foreach (int r in radii.Distinct())
                     {
                         Neighbor[] expected = all.Where(n => n.Distance <= r).ToArray();
-                        foreach (MihThresholds thresholds in new[] { MihThresholds.Adaptive, MihThresholds.Pigeonhole })
+                        foreach (MihThresholds thresholds in Enum.GetValues<MihThresholds>())
                         {
                             index.Thresholds = thresholds;
-                            TestData.AssertSameNeighbors(expected, index.Radius(query, r), $"{rows} rows pool {pool}, {split}, r {r}, {thresholds}");
+                            index.AdaptiveFromPostings = random.Next(64); // auto: either rule, depending on the query's buckets
+                            TestData.AssertSameNeighbors(expected, index.Radius(query, r), $"{rows} rows pool {pool}, {split}, r {r}, {thresholds} from {index.AdaptiveFromPostings}");
                         }
                     }
                 }
@@ -216,6 +217,57 @@ public class MihTests(ITestOutputHelper output)
             output.WriteLine($"query {q}: postings adaptive {reads[MihThresholds.Adaptive].Postings}, pigeonhole {reads[MihThresholds.Pigeonhole].Postings}");
             Assert.True(reads[MihThresholds.Adaptive].Postings * 4 < reads[MihThresholds.Pigeonhole].Postings,
                 $"query {q}: adaptive read {reads[MihThresholds.Adaptive].Postings} postings, pigeonhole {reads[MihThresholds.Pigeonhole].Postings}");
+        }
+    }
+
+    /// <summary>
+    /// Auto thresholds on 128-bit codes take the pigeonhole rule's reads exactly while its buckets hold fewer than
+    /// <see cref="MihIndex.AdaptiveFromPostings"/> postings and adaptive thresholds' reads past that; on codes of one
+    /// word always the pigeonhole rule's. Answers equal brute force, and the estimate is the reads the search makes.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 41)]
+    [InlineData(7, 42)]
+    [InlineData(12, 43)]
+    public void Auto_thresholds_switch_to_adaptive_where_the_pigeonhole_buckets_are_crowded(int radius, int seed)
+    {
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        foreach (int bits in new[] { 128, 64 })
+        {
+            var layout = new CodeLayout(bits);
+            var codes = new PackedCodes(layout, 20_000);
+            for (int i = 0; i < 20_000; i++)
+            {
+                ulong[] code = [.. Enumerable.Range(0, layout.WordsPerCode).Select(_ => (ulong)random.NextInt64())];
+                code[0] = i % 5 == 0 ? code[0] : code[0] & ~0xFFFFUL; // 80% have bits 0..15 all zero: a crowded first substring
+                codes.Add(code);
+            }
+            var index = new MihIndex(codes.Block, MihLayout.Split(bits, bits / 16), filterWords: bits > 64);
+            for (int q = 0; q < 6; q++)
+            {
+                ulong[] query = [.. codes[random.Next(codes.Count)]];
+                query[0] = q % 2 == 0 ? query[0] & ~0xFFFFUL : query[0] | 0xFFFFUL; // even queries fall in the crowded bucket, odd ones far from it
+                Neighbor[] expected = TestData.BruteNeighbors(codes, query).Where(n => n.Distance <= radius).ToArray();
+                var reads = new Dictionary<MihThresholds, MihCounters>();
+                foreach (MihThresholds thresholds in Enum.GetValues<MihThresholds>())
+                {
+                    index.Thresholds = thresholds;
+                    var sink = new CollectingSink(new List<Neighbor>());
+                    var counters = default(MihCounters);
+                    index.Radius(query, radius, ref sink, ref counters);
+                    sink.Rows.Sort();
+                    TestData.AssertSameNeighbors(expected, [.. sink.Rows], $"{bits} bits, query {q}, r {radius}, {thresholds}");
+                    MihEstimate estimate = index.EstimateRadius(query, radius);
+                    Assert.Equal((true, counters.Probes, counters.Postings), (estimate.Exact, estimate.Probes, estimate.Postings));
+                    reads[thresholds] = counters;
+                }
+                MihCounters pigeonhole = reads[MihThresholds.Pigeonhole];
+                bool crowded = bits > 64 && pigeonhole.Postings >= index.AdaptiveFromPostings;
+                output.WriteLine($"{bits} bits, query {q}: postings pigeonhole {pigeonhole.Postings}, adaptive {reads[MihThresholds.Adaptive].Postings}, auto {reads[MihThresholds.Auto].Postings}");
+                Assert.Equal(crowded ? reads[MihThresholds.Adaptive] : pigeonhole, reads[MihThresholds.Auto]);
+                Assert.True(bits == 64 || (q % 2 == 0) == crowded, $"query {q} should{(q % 2 == 0 ? "" : " not")} find the pigeonhole buckets crowded");
+            }
         }
     }
 

@@ -21,10 +21,19 @@ internal static class BenchMihCommand
         filterWords.AcceptOnlyFromAmong("off", "on", "both");
         var thresholds = new Option<string>("--thresholds")
         {
-            Description = "How a radius search spreads the radius over the substrings: adaptive (per query, from the query's bucket sizes), pigeonhole, or both (timed side by side on the same tables).",
-            DefaultValueFactory = _ => "pigeonhole",
+            Description = "How a radius search spreads the radius over the substrings: auto (the engine's default: adaptive where the pigeonhole rule's buckets are crowded), " +
+                "adaptive (per query, from the query's bucket sizes), pigeonhole; or two of them separated by a comma, timed side by side on the same tables (both: adaptive,pigeonhole).",
+            DefaultValueFactory = _ => "auto",
         };
-        thresholds.AcceptOnlyFromAmong("pigeonhole", "adaptive", "both");
+        thresholds.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>() ?? "";
+            string[] names = value == "both" ? ["adaptive", "pigeonhole"] : value.Split(',');
+            if (names.Length > 2 || names.Any(n => n is not ("pigeonhole" or "adaptive" or "auto")) || names.Distinct().Count() != names.Length)
+            {
+                result.AddError($"--thresholds takes auto, adaptive, pigeonhole, or two of them separated by a comma; got '{value}'.");
+            }
+        });
         var command = new Command("mih", "Multi-index hashing tables built in memory over an .hdbc file, against the exhaustive scan (build rate, memory, per-query time, answers compared).")
         {
             codes, queries, k, radius, substrings, limit, filterWords, thresholds,
