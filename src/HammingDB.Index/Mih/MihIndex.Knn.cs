@@ -41,6 +41,7 @@ public sealed partial class MihIndex
         int m = _tables.Length;
         ulong[]? queryCopy = _filters ? query.ToArray() : null; // for the kernels' sinks, which cannot hold a span
         int minBits = _tables.Min(t => t.Bits);
+        Span<int> chunk = stackalloc int[ProbeChunk]; // the buckets of a ring, a chunk at a time, so that they can be prefetched ahead
         for (int s = 0; s <= minBits; s++)
         {
             for (int j = 0; j < m; j++)
@@ -60,51 +61,22 @@ public sealed partial class MihIndex
                     return new MihKnnResult(run.Heap.Sorted(), true);
                 }
                 counters.Rings++;
-                ReadOnlySpan<int> offsets = table.Offsets;
-                ReadOnlySpan<int> rows = table.Rows;
-                ReadOnlySpan<ulong> codes = table.InlineCodes;
                 uint home = (uint)table.BucketOf(query);
-                bool exact = table.FilteredBits == 0; // then every posting of a bucket at t flips is at distance t
                 ulong queryFilter = table.HasFilterWords ? MihTable.FilterWordOf(query, _codes.Layout.CodeBits, table.Start, table.Bits) : 0;
+                int filled = 0;
                 for (int t = tMin; t <= tMax; t++)
                 {
                     foreach (uint flips in new Combinations(d, t))
                     {
-                        int bucket = (int)(home ^ flips);
-                        int begin = offsets[bucket];
-                        int end = offsets[bucket + 1];
-                        counters.Probes++;
-                        counters.Postings += end - begin;
-                        if (begin == end)
+                        chunk[filled++] = (int)(home ^ flips);
+                        if (filled == chunk.Length)
                         {
-                            continue;
-                        }
-                        if (_inline && end - begin >= KernelPostings)
-                        {
-                            var sink = new InlineRingSink<TFilter>(this, run, table, begin, query[0], j, s, exact, filter);
-                            ExhaustiveSearch.Scan(codes[begin..end], _codes.Layout, query, ref sink);
-                        }
-                        else if (_inline)
-                        {
-                            ulong q = query[0];
-                            for (int p = begin; p < end; p++)
-                            {
-                                if (BitOperations.PopCount(q ^ codes[p]) <= run.Limit)
-                                {
-                                    OfferInline(q, table, p, j, s, exact, run, filter);
-                                }
-                            }
-                        }
-                        else if (table.HasFilterWords)
-                        {
-                            RingFiltered(queryCopy!, queryFilter, table, begin, end, j, s, exact, run, filter);
-                        }
-                        else
-                        {
-                            RingWide(query, rows, begin, end, j, s, exact, run, filter);
+                            RingBuckets(chunk, table, query, queryCopy, queryFilter, j, s, run, filter, ref counters);
+                            filled = 0;
                         }
                     }
                 }
+                RingBuckets(chunk[..filled], table, query, queryCopy, queryFilter, j, s, run, filter, ref counters);
                 int certified = (m * s) + j + 1; // every row not yet evaluated is at least this far
                 if ((run.Heap.Full && run.Heap.WorstDistance < certified) || bound < certified)
                 {
@@ -113,6 +85,54 @@ public sealed partial class MihIndex
             }
         }
         return new MihKnnResult(run.Heap.Sorted(), false);
+    }
+
+    // Ring s of table j over the given buckets: every posting of them whose row has its first slot here is offered to the run.
+    private void RingBuckets<TFilter>(ReadOnlySpan<int> buckets, MihTable table, ReadOnlySpan<ulong> query, ulong[]? queryCopy, ulong queryFilter, int j, int s,
+        KnnRun run, TFilter filter, ref MihCounters counters)
+        where TFilter : struct, IRowFilter
+    {
+        ReadOnlySpan<int> offsets = table.Offsets;
+        ReadOnlySpan<int> rows = table.Rows;
+        ReadOnlySpan<ulong> codes = table.InlineCodes;
+        bool exact = table.FilteredBits == 0; // then every posting of a bucket at t flips is at distance t
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            PrefetchAhead(table, buckets, i);
+            int bucket = buckets[i];
+            int begin = offsets[bucket];
+            int end = offsets[bucket + 1];
+            counters.Probes++;
+            counters.Postings += end - begin;
+            if (begin == end)
+            {
+                continue;
+            }
+            if (_inline && end - begin >= KernelPostings)
+            {
+                var sink = new InlineRingSink<TFilter>(this, run, table, begin, query[0], j, s, exact, filter);
+                ExhaustiveSearch.Scan(codes[begin..end], _codes.Layout, query, ref sink);
+            }
+            else if (_inline)
+            {
+                ulong q = query[0];
+                for (int p = begin; p < end; p++)
+                {
+                    if (BitOperations.PopCount(q ^ codes[p]) <= run.Limit)
+                    {
+                        OfferInline(q, table, p, j, s, exact, run, filter);
+                    }
+                }
+            }
+            else if (table.HasFilterWords)
+            {
+                RingFiltered(queryCopy!, queryFilter, table, begin, end, j, s, exact, run, filter);
+            }
+            else
+            {
+                RingWide(query, rows, begin, end, j, s, exact, run, filter);
+            }
+        }
     }
 
     /// <summary>A kNN search's state: the k best rows so far and the distance a row must not exceed to enter.</summary>
