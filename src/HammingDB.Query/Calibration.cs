@@ -8,10 +8,18 @@ namespace HammingDB.Query;
 
 /// <summary>
 /// Measures a <see cref="CostModel"/> on the running machine, on real tables: a few timed scans of the
-/// segment's codes, and timed radius searches of its tables at several radii (the fastest of three
-/// runs of each), whose times are fitted to <c>probes x ProbeNs + postings x PostingNs</c> by least
-/// squares. Takes tens of milliseconds.
+/// segment's codes, and timed radius searches of its tables at several radii, whose times are fitted to
+/// <c>probes x ProbeNs + postings x PostingNs</c> by least squares. Takes tens of milliseconds.
 /// </summary>
+/// <remarks>
+/// Tables whose postings carry the codes (codes of one word) time each search as the fastest of three runs
+/// and fit both parameters. Tables of wider codes cannot be fitted that way: their buckets hold about one
+/// posting, so probes and postings grow together and the fit cannot separate them, and a search run again
+/// finds the codes it read in cache, while a new query reads them from memory (c256-10m: fitted wide
+/// postings of 4-80 ns from run to run, against about 400 ns per probe and posting measured at radius 48,
+/// so the planner chose MIH at 3-8x the scan's time). For them the probe is timed on its own (reads of the
+/// offsets of random buckets), each search runs once, on a query of its own, and only the posting is fitted.
+/// </remarks>
 public static class Calibration
 {
     /// <summary>Rows scanned to time the scan (or the whole segment when smaller).</summary>
@@ -36,13 +44,7 @@ public static class Calibration
         var queries = new List<ulong[]>();
         for (int q = 0; q < 16; q++)
         {
-            ulong[] query = codes[random.Next(codes.Count)].ToArray();
-            for (int f = 0; f < 3; f++)
-            {
-                int bit = random.Next(layout.CodeBits);
-                query[bit >> 6] ^= 1UL << (bit & 63);
-            }
-            queries.Add(query);
+            queries.Add(RandomQuery(codes, random));
         }
 
         // The scan: the fastest of three passes over up to 2^20 rows, per row.
@@ -60,15 +62,28 @@ public static class Calibration
         // search is timed three times and the fastest kept, as for the scan: the model predicts a
         // steady state, not the first touch of a table's pages just mapped or just checked.
         double scanNs = scanRowNs * codes.Count;
+        bool inline = index.Tables[0].HasInlineCodes;
+        int passes = inline ? 3 : 1;
+        double measuredProbeNs = inline ? double.NaN : MeasureProbeNs(index, random);
         var samples = new List<(double Probes, double Postings, double Ns)>();
         for (int radius = 0; radius <= layout.CodeBits; radius += Math.Max(1, index.Layout.Count / 2))
         {
             double total = 0;
             var counters = default(MihCounters);
+            if (!inline)
+            {
+                var warm = new DiscardSink();
+                var ignored = default(MihCounters);
+                index.Radius(RandomQuery(codes, random), radius, ref warm, ref ignored); // compiles this radius's paths untimed
+                for (int q = 0; q < queries.Count; q++)
+                {
+                    queries[q] = RandomQuery(codes, random); // a new query per radius: its buckets and codes are not in cache
+                }
+            }
             foreach (ulong[] query in queries)
             {
                 double fastest = double.MaxValue;
-                for (int pass = 0; pass < 3; pass++)
+                for (int pass = 0; pass < passes; pass++)
                 {
                     var sink = new DiscardSink();
                     var once = default(MihCounters);
@@ -89,12 +104,78 @@ public static class Calibration
                 break;
             }
         }
-        (double probeNs, double postingNs) = FitNonNegative(samples, fallback.ProbeNs, index.Tables[0].HasInlineCodes ? fallback.PostingNs : fallback.WidePostingNs);
+        (double probeNs, double postingNs) = inline
+            ? FitNonNegative(samples, fallback.ProbeNs, fallback.PostingNs)
+            : (measuredProbeNs, FitPostings(samples, measuredProbeNs, fallback.WidePostingNs));
         string source = string.Create(CultureInfo.InvariantCulture,
             $"measured on {codes.Count} rows of {layout.CodeBits} bits: scan {scanRowNs:0.000} ns/row, probe {probeNs:0.0} ns, posting {postingNs:0.00} ns");
-        return index.Tables[0].HasInlineCodes
+        return inline
             ? fallback with { ScanRowNs = scanRowNs, ScanWordNs = 0, ProbeNs = probeNs, PostingNs = postingNs, Source = source }
             : fallback with { ScanRowNs = scanRowNs, ScanWordNs = 0, ProbeNs = probeNs, WidePostingNs = postingNs, Source = source };
+    }
+
+    // The code of a random row with 3 bits flipped.
+    private static ulong[] RandomQuery(CodeBlock codes, Random random)
+    {
+        ulong[] query = codes[random.Next(codes.Count)].ToArray();
+        for (int f = 0; f < 3; f++)
+        {
+            int bit = random.Next(codes.Layout.CodeBits);
+            query[bit >> 6] ^= 1UL << (bit & 63);
+        }
+        return query;
+    }
+
+    /// <summary>
+    /// What probing a bucket costs: reading the two offsets of random buckets of the tables (as a search reads
+    /// them, independent reads the CPU may overlap), the fastest of three passes over fresh buckets.
+    /// </summary>
+    private static double MeasureProbeNs(MihIndex index, Random random)
+    {
+        const int Buckets = 1 << 13;
+        var picks = new (int Table, int Bucket)[Buckets];
+        double fastest = double.MaxValue;
+        long sum = 0;
+        for (int pass = 0; pass < 3; pass++)
+        {
+            for (int i = 0; i < Buckets; i++)
+            {
+                int table = random.Next(index.Tables.Count);
+                picks[i] = (table, random.Next(1 << index.Tables[table].DirectBits));
+            }
+            long start = Stopwatch.GetTimestamp();
+            foreach ((int table, int bucket) in picks)
+            {
+                ReadOnlySpan<int> offsets = index.Tables[table].Offsets;
+                sum += offsets[bucket + 1] - offsets[bucket];
+            }
+            fastest = Math.Min(fastest, Stopwatch.GetElapsedTime(start).TotalNanoseconds / Buckets);
+        }
+        GC.KeepAlive(sum);
+        return fastest;
+    }
+
+    /// <summary>
+    /// Least squares of ns - probeNs x probes = c + b x postings: b, when positive, else <paramref name="fallbackPosting"/>.
+    /// The intercept c takes what every search costs whatever it reads (the query's copy, the thresholds), which the
+    /// scan pays too; without it, searches of a few postings put that cost on each posting (a 50k-row segment of
+    /// 256-bit codes: 1.8 us a posting).
+    /// </summary>
+    internal static double FitPostings(IReadOnlyList<(double Probes, double Postings, double Ns)> samples, double probeNs, double fallbackPosting)
+    {
+        if (samples.Count < 2)
+        {
+            return fallbackPosting;
+        }
+        double meanQ = samples.Average(s => s.Postings);
+        double meanY = samples.Average(s => s.Ns - (probeNs * s.Probes));
+        double qq = 0, qy = 0;
+        foreach ((double p, double q, double t) in samples)
+        {
+            qq += (q - meanQ) * (q - meanQ);
+            qy += (q - meanQ) * (t - (probeNs * p) - meanY);
+        }
+        return qq > 0 && qy > 0 ? qy / qq : fallbackPosting;
     }
 
     /// <summary>Least squares of ns = a x probes + b x postings with a, b &gt; 0; a parameter that comes out non-positive is fitted alone or kept from the fallback.</summary>

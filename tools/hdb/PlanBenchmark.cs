@@ -6,7 +6,7 @@ namespace HammingDB.Cli;
 
 /// <summary>What <c>hdb bench plan</c> runs.</summary>
 internal sealed record PlanBenchmarkSettings(string CodesPath, string QueriesPath, string DatabasePath, IReadOnlyList<int> Radii, IReadOnlyList<int> Ks,
-    long QueryLimit, double SecondsPerPoint);
+    long QueryLimit, double SecondsPerPoint, double SkipMihOver = 20);
 
 /// <summary>
 /// The planner on a database: for each radius (and k), the same queries under the forced MIH plan,
@@ -105,7 +105,7 @@ internal static class PlanBenchmark
 
     // One point: every plan over the same queries, plan by plan (a query's buckets are cold for each plan,
     // as a new query's are; running the plans of one query back to back would warm them for the later ones),
-    // in rounds of alternating order against drift, each pass after an untimed scan (the same caches for all). Returns whether forced MIH passed 20x the scan
+    // in rounds of alternating order against drift, each pass after an untimed scan (the same caches for all). Returns whether forced MIH passed --skip-mih-over times the scan
     // (it then is skipped at larger radii, where it only gets slower).
     private static PointResult Point(TextWriter stdout, PlanBenchmarkSettings settings, string workload, PackedCodes codes, PackedCodes queries, string costModel,
         string op, int parameter, bool skipMih, Func<int, QueryPlan, IReadOnlyList<SearchResult<ulong>>> search)
@@ -214,7 +214,7 @@ internal static class PlanBenchmark
         {
             throw new InvalidOperationException($"{op} {parameter}: {mismatches} answers differ between plans");
         }
-        return new PointResult(mih is not null && mih > 20 * scan, done, answers, mih, scan, auto);
+        return new PointResult(mih is not null && mih > settings.SkipMihOver * scan, done, answers, mih, scan, auto);
     }
 
     private sealed record PointResult(bool MihTooSlow, int Queries, IReadOnlyList<SearchResult<ulong>>[] Answers, double? MihMs, double ScanMs, double AutoMs);

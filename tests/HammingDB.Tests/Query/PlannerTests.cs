@@ -1,9 +1,11 @@
 using HammingDB.Index.Mih;
+using HammingDB.Kernels;
 using HammingDB.Query;
+using Xunit.Abstractions;
 
 namespace HammingDB.Tests.Query;
 
-public class PlannerTests
+public class PlannerTests(ITestOutputHelper output)
 {
     private static readonly CostModel Model = new(ScanRowNs: 0.1, ScanWordNs: 0.2, ProbeNs: 50, PostingNs: 2, WidePostingNs: 40, Source: "test");
 
@@ -93,5 +95,37 @@ public class PlannerTests
         // Times that fall with reads cannot be fitted: the fallback stays.
         var nonsense = new List<(double, double, double)> { (1, 10, 100), (2, 20, 50), (3, 30, 10) };
         Assert.Equal((60.0, 2.0), Calibration.FitNonNegative(nonsense, 60, 2));
+    }
+
+    [Fact]
+    public void Calibration_fits_the_posting_beside_a_measured_probe_and_keeps_the_fallback_when_it_cannot()
+    {
+        // Wide codes: probes and postings grow together (buckets of about one posting), the probe is measured apart.
+        var samples = new List<(double, double, double)>();
+        foreach ((double p, double q) in new[] { (9.0, 11.0), (150.0, 140.0), (3100.0, 3200.0), (73_000.0, 70_000.0) })
+        {
+            samples.Add((p, q, 2500 + (p * 120) + (q * 280))); // 2.5 us that every search costs, whatever it reads
+        }
+        Assert.Equal(280, Calibration.FitPostings(samples, 120, 40), 3);
+        // A probe measured dearer than the whole searches leaves nothing to the postings: the fallback stays.
+        Assert.Equal(40, Calibration.FitPostings(samples, 10_000, 40));
+        Assert.Equal(40, Calibration.FitPostings([], 120, 40));
+        Assert.Equal(40, Calibration.FitPostings([(10, 10, 5000), (10, 10, 5000)], 120, 40)); // one posting count: no slope
+    }
+
+    [Fact]
+    public void Calibration_on_wide_codes_measures_the_probe_and_the_posting()
+    {
+        var random = new Random(7);
+        output.WriteLine("seed 7");
+        var layout = new CodeLayout(256);
+        PackedCodes codes = TestData.Codes(random, layout, 50_000, 0);
+        var index = new MihIndex(codes.Block, MihLayout.Choose(256, codes.Count), filterWords: true);
+        CostModel model = Calibration.Measure(index, codes.Block, null, CostModel.Defaults);
+        output.WriteLine(model.Source);
+        Assert.StartsWith("measured on 50000 rows of 256 bits", model.Source, StringComparison.Ordinal);
+        Assert.True(model.ProbeNs > 0 && model.ProbeNs != CostModel.Defaults.ProbeNs, model.Source);
+        Assert.True(model.WidePostingNs > 0 && double.IsFinite(model.WidePostingNs), model.Source);
+        Assert.Equal(CostModel.Defaults.PostingNs, model.PostingNs); // the inline posting is not what these tables have
     }
 }

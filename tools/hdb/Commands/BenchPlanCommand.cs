@@ -15,20 +15,26 @@ internal static class BenchPlanCommand
         var ks = new Option<string>("--k") { Description = "k values of kNN points, e.g. 1,10 (default 1,10).", DefaultValueFactory = _ => "1,10" };
         var limit = new Option<long>("--query-limit") { Description = "Use only the first N queries (0: all).", DefaultValueFactory = _ => 200 };
         var seconds = new Option<double>("--seconds") { Description = "Time spent per point, roughly (at least 3 queries).", DefaultValueFactory = _ => 10 };
+        var skipMihOver = new Option<double>("--skip-mih-over")
+        {
+            Description = "Once forced MIH takes this many times the scan at a radius, larger radii time only the scan and auto (MIH only gets slower as the radius grows).",
+            DefaultValueFactory = _ => 20,
+        };
         var command = new Command("plan", "The planner on a database of one segment: forced MIH, forced scan and auto per radius and k (answers compared).")
         {
-            codes, queries, database, radii, ks, limit, seconds,
+            codes, queries, database, radii, ks, limit, seconds, skipMihOver,
         };
         command.SetAction(parse =>
         {
             CommonOptions.Require(parse.GetValue(limit) >= 0, $"--query-limit must not be negative; got {parse.GetValue(limit)}.");
             CommonOptions.Require(parse.GetValue(seconds) > 0, $"--seconds must be positive; got {parse.GetValue(seconds)}.");
+            CommonOptions.Require(parse.GetValue(skipMihOver) >= 1, $"--skip-mih-over must be at least 1; got {parse.GetValue(skipMihOver)}.");
             string codesPath = parse.GetRequiredValue(codes).FullName;
             int bits = HdbcFile.Read(codesPath, 1).Layout.CodeBits;
             string radiiText = parse.GetRequiredValue(radii);
             var settings = new PlanBenchmarkSettings(codesPath, parse.GetRequiredValue(queries).FullName, parse.GetRequiredValue(database).FullName,
                 radiiText.Length == 0 ? Enumerable.Range(0, (bits / 2) + 1).ToList() : ParseList("--radii", radiiText, 0),
-                ParseList("--k", parse.GetRequiredValue(ks), 1), parse.GetValue(limit), parse.GetValue(seconds));
+                ParseList("--k", parse.GetRequiredValue(ks), 1), parse.GetValue(limit), parse.GetValue(seconds), parse.GetValue(skipMihOver));
             return PlanBenchmark.Run(settings, context.Stdout, context.Stderr);
         });
         return command;
