@@ -71,15 +71,16 @@ public static class Planner
 
     /// <summary>
     /// Whether the average-bucket estimate <paramref name="average"/> leaves the choice open, so the
-    /// exact bucket sizes are worth counting: MIH predicted at more than a quarter of the scan, and the
-    /// probes alone not dearer than it. Far from the crossover the average decides (skewed buckets are
-    /// caught by <see cref="PostingBudget"/> while MIH runs).
+    /// exact bucket sizes are worth counting: MIH predicted at more than a quarter of the scan, and
+    /// counting (about the probes' cost) at most a quarter of it, since a query that then scans pays
+    /// both (c256-10m radius 48: counting 73k buckets took about as long as the scan). Otherwise the
+    /// average decides (skewed buckets are caught by <see cref="PostingBudget"/> while MIH runs).
     /// </summary>
     public static bool CountExactly(CostModel model, SegmentShape shape, MihEstimate average)
     {
         ArgumentNullException.ThrowIfNull(model);
         double scan = model.ScanNs(shape.Rows, shape.Words);
-        return model.MihNs(average.Probes, average.Postings, shape.InlineCodes) > scan / 4 && average.Probes * model.ProbeNs <= scan;
+        return model.MihNs(average.Probes, average.Postings, shape.InlineCodes) > scan / 4 && average.Probes * model.ProbeNs <= scan / 4;
     }
 
     /// <summary>The postings a radius search by MIH may read before it gives up for the scan: as many as the scan's predicted time pays for.</summary>
