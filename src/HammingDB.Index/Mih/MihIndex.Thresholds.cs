@@ -33,9 +33,10 @@ public sealed partial class MihIndex
 
     /// <summary>
     /// How radius searches choose the substrings' thresholds; <see cref="MihThresholds.Auto"/> by default. Choosing
-    /// adaptive thresholds reads the offsets of every table's ball, which costs about a microsecond; on c256-10m (11
-    /// tables) auto took 0.6x the pigeonhole rule's time at radius 8 and 0.45-0.55x at radius 12-16, on c256-1m 1.0-1.25x,
-    /// and on codes of one word adaptive thresholds never paid (docs/benchmarks.md).
+    /// adaptive thresholds reads the offsets of every table's ball, which costs about a microsecond; in memory, auto took
+    /// 0.72x, 0.59x and 0.62x the pigeonhole rule's time at radius 8, 12 and 16 on c256-10m (11 tables) and 1.17x at 24,
+    /// 1.03-1.09x on c256-1m, 0.87-0.93x on uniform codes; on codes of one word adaptive thresholds never paid, so auto
+    /// keeps the pigeonhole rule there (docs/benchmarks.md).
     /// </summary>
     public MihThresholds Thresholds { get; set; } = MihThresholds.Auto;
 
