@@ -63,20 +63,10 @@ public sealed partial class MihIndex
                 counters.Rings++;
                 uint home = (uint)table.BucketOf(query);
                 ulong queryFilter = table.HasFilterWords ? MihTable.FilterWordOf(query, _codes.Layout.CodeBits, table.Start, table.Bits) : 0;
-                int filled = 0;
-                for (int t = tMin; t <= tMax; t++)
+                foreach (ReadOnlySpan<int> buckets in new BucketChunks(chunk, home, d, tMin, tMax))
                 {
-                    foreach (uint flips in new Combinations(d, t))
-                    {
-                        chunk[filled++] = (int)(home ^ flips);
-                        if (filled == chunk.Length)
-                        {
-                            RingBuckets(chunk, table, query, queryCopy, queryFilter, j, s, run, filter, ref counters);
-                            filled = 0;
-                        }
-                    }
+                    RingBuckets(buckets, table, query, queryCopy, queryFilter, j, s, run, filter, ref counters);
                 }
-                RingBuckets(chunk[..filled], table, query, queryCopy, queryFilter, j, s, run, filter, ref counters);
                 int certified = (m * s) + j + 1; // every row not yet evaluated is at least this far
                 if ((run.Heap.Full && run.Heap.WorstDistance < certified) || bound < certified)
                 {

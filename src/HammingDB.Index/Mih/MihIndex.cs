@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using HammingDB.Kernels;
 
 namespace HammingDB.Index.Mih;
@@ -251,22 +251,12 @@ public sealed partial class MihIndex
             {
                 // The filtered bits can take the substring past rj only when rj - t < their count.
                 bool check = table.FilteredBits > rj - t;
-                int filled = 0;
-                foreach (uint flips in new Combinations(table.DirectBits, t))
+                foreach (ReadOnlySpan<int> buckets in new BucketChunks(chunk, home, table.DirectBits, t, t))
                 {
-                    chunk[filled++] = (int)(home ^ flips);
-                    if (filled == chunk.Length)
+                    if (!RadiusBuckets(buckets, query, queryCopy, queryFilter, table, t, j, rj, check, r, thresholds, ref sink, ref counters, budgetEnd))
                     {
-                        if (!RadiusBuckets(chunk, query, queryCopy, queryFilter, table, t, j, rj, check, r, thresholds, ref sink, ref counters, budgetEnd))
-                        {
-                            return false;
-                        }
-                        filled = 0;
+                        return false;
                     }
-                }
-                if (!RadiusBuckets(chunk[..filled], query, queryCopy, queryFilter, table, t, j, rj, check, r, thresholds, ref sink, ref counters, budgetEnd))
-                {
-                    return false;
                 }
             }
         }
@@ -522,6 +512,39 @@ public sealed partial class MihIndex
                 _current = (((ripple ^ _current) >> 2) / lowest) | ripple;
                 return _current < _limit;
             }
+        }
+    }
+
+    /// <summary>
+    /// The buckets at tMin..tMax flips of the direct bits from home, a chunk (the buffer's length) at a time, so that a
+    /// chunk's buckets can be prefetched ahead of their probes.
+    /// </summary>
+    private ref struct BucketChunks(Span<int> buffer, uint home, int bits, int tMin, int tMax)
+    {
+        private readonly Span<int> _buffer = buffer;
+        private int _t = tMin;
+        private Combinations.Enumerator _flips = new(bits, tMin);
+        private int _filled;
+
+        public readonly BucketChunks GetEnumerator() => this;
+
+        public readonly ReadOnlySpan<int> Current => _buffer[.._filled];
+
+        public bool MoveNext()
+        {
+            _filled = 0;
+            while (_filled < _buffer.Length && _t <= tMax)
+            {
+                if (_flips.MoveNext())
+                {
+                    _buffer[_filled++] = (int)(home ^ _flips.Current);
+                }
+                else if (++_t <= tMax)
+                {
+                    _flips = new Combinations.Enumerator(bits, _t);
+                }
+            }
+            return _filled > 0;
         }
     }
 
