@@ -141,8 +141,11 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
     /// <summary>While a compaction commit moves key-index entries: where the rows of its inputs went.</summary>
     public volatile CompactionMoves? Moving;
 
-    /// <summary>The planner's cost model for this collection's code width: defaults until a calibration on its largest segment is ready.</summary>
-    public volatile CostModel Costs = CostModel.Defaults;
+    /// <summary>
+    /// The planner's cost model for this collection's code width (defaults until a calibration on its largest segment is
+    /// ready), corrected by the searches' own times: a new calibration starts a new correction.
+    /// </summary>
+    public volatile CostFeedback Costs = new(CostModel.Defaults);
 
     private long _calibratedFor = -1;
     private int _calibrating;
@@ -151,8 +154,11 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
     /// <summary>Waits for a running calibration (before the segments are closed).</summary>
     public void WaitForCalibration(CancellationToken cancellationToken = default) => Volatile.Read(ref _calibration).Wait(cancellationToken);
 
-    /// <summary>Fixes <see cref="Costs"/> to <paramref name="model"/>: no calibration replaces it.</summary>
-    public void PinCosts(CostModel model)
+    /// <summary>
+    /// Fixes <see cref="Costs"/> to <paramref name="model"/>: no calibration replaces it, and unless <paramref name="learns"/> the
+    /// searches' times do not correct it.
+    /// </summary>
+    public void PinCosts(CostModel model, bool learns)
     {
         // Take the calibration slot for good (waiting for a running calibration to finish) unless already pinned.
         while (!_pinned && Interlocked.CompareExchange(ref _calibrating, 1, 0) != 0)
@@ -160,7 +166,7 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
             Thread.Sleep(1);
         }
         _pinned = true;
-        Costs = model;
+        Costs = new CostFeedback(model, learns);
     }
 
     private volatile bool _pinned;
@@ -190,7 +196,7 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
         {
             try
             {
-                Costs = Calibration.Measure(handle.Mih!, handle.Reader.Codes, isa, CostModel.Defaults);
+                Costs = new CostFeedback(Calibration.Measure(handle.Mih!, handle.Reader.Codes, isa, CostModel.Defaults));
                 Interlocked.Exchange(ref _calibratedFor, handle.FileNumber);
             }
 #pragma warning disable CA1031 // a failed calibration changes no answer: the previous cost model stays

@@ -26,7 +26,7 @@ public sealed partial class HammingCollection<TKey>
             }
         }, cancellationToken);
         _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
-        CostModel costs = _runtime.Costs;
+        CostFeedback costs = _runtime.Costs;
         var bounds = new int[count];
         var toScan = new bool[count];
         foreach (SegmentView segment in view.Segments)
@@ -72,7 +72,7 @@ public sealed partial class HammingCollection<TKey>
             hits[i] = new Neighbor[view.Segments.Length][];
         }
         _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
-        CostModel costs = _runtime.Costs;
+        CostFeedback costs = _runtime.Costs;
         var toScan = new bool[count];
         for (int s = 0; s < view.Segments.Length; s++)
         {
@@ -82,7 +82,7 @@ public sealed partial class HammingCollection<TKey>
             ForEachQuery(count, parallelism, i =>
             {
                 var counters = default(MihCounters);
-                PlanChoice choice = PlanRadius(segment, mih, shape, queries[i].Span, radius, plan, costs);
+                PlanChoice choice = PlanRadius(segment, mih, shape, queries[i].Span, radius, plan, costs.Radius);
                 Neighbor[]? found = choice.Plan == SegmentPlan.Mih ? RadiusByMih(segment, mih!, shape, queries[i].Span, radius, plan, costs, ref counters) : null;
                 hits[i][s] = found ?? [];
                 toScan[i] = found is null;

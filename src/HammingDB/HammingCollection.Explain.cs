@@ -16,7 +16,7 @@ public sealed partial class HammingCollection<TKey>
         var trace = new QueryTrace();
         using ViewLease view = _runtime.Lease();
         int results = KnnCore(view, query, k, plan, trace, CancellationToken.None).Count;
-        return new QueryExplanation("knn", k, null, plan, _runtime.Costs.Source, trace.Segments, view.Memtable.Rows, results, Stopwatch.GetElapsedTime(started));
+        return new QueryExplanation("knn", k, null, plan, trace.Model, trace.Segments, view.Memtable.Rows, results, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>Runs a radius search and tells, per segment, the plan chosen, the estimates and the actual reads.</summary>
@@ -29,7 +29,7 @@ public sealed partial class HammingCollection<TKey>
         var trace = new QueryTrace();
         using ViewLease view = _runtime.Lease();
         int results = RadiusResults(view, RadiusCore(view, query, radius, plan, trace, CancellationToken.None)).Count();
-        return new QueryExplanation("radius", null, radius, plan, _runtime.Costs.Source, trace.Segments, view.Memtable.Rows, results, Stopwatch.GetElapsedTime(started));
+        return new QueryExplanation("radius", null, radius, plan, trace.Model, trace.Segments, view.Memtable.Rows, results, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>
@@ -53,12 +53,17 @@ public sealed partial class HammingCollection<TKey>
     }
 
     /// <summary>Plans with <paramref name="model"/> from now on, never calibrating (tests).</summary>
-    internal void UseCostModel(Query.CostModel model) => _runtime.PinCosts(model);
+    internal void UseCostModel(Query.CostModel model, bool learns = false) => _runtime.PinCosts(model, learns);
 
     /// <summary>What each segment of one search did, in order.</summary>
     private sealed class QueryTrace
     {
         public List<SegmentExplanation> Segments { get; } = [];
+
+        /// <summary>Where the figures of the cost model the search planned with came from.</summary>
+        public string Model { get; private set; } = "";
+
+        public void UseModel(Query.CostModel model) => Model = model.Source;
 
         public void Add(SegmentView segment, MihIndex? mih, string plan, string reason, double mihNs, double scanNs, MihCounters counters, long rowsScanned, int found, long started) =>
             Segments.Add(new SegmentExplanation(segment.FileNumber, segment.Reader.Rows, mih?.Tables.Count ?? segment.Reader.MihTables.Count, plan, reason,

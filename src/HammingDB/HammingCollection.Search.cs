@@ -145,7 +145,8 @@ public sealed partial class HammingCollection<TKey>
             best.Offer(neighbor);
         }
         _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
-        CostModel costs = _runtime.Costs;
+        CostFeedback costs = _runtime.Costs;
+        trace?.UseModel(costs.Knn);
         for (int s = 0; s < view.Segments.Length; s++)
         {
             // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
@@ -162,10 +163,11 @@ public sealed partial class HammingCollection<TKey>
 
     // One segment's k nearest live rows within the bound, ordered by (distance, row): by MIH while the
     // planner predicts it cheaper than the scan (or always, when forced), else by the scan.
-    private Neighbor[] KnnSegment(SegmentView segment, ReadOnlySpan<ulong> query, int k, int bound, QueryPlan plan, CostModel costs, QueryTrace? trace,
+    private Neighbor[] KnnSegment(SegmentView segment, ReadOnlySpan<ulong> query, int k, int bound, QueryPlan plan, CostFeedback feedback, QueryTrace? trace,
         CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
+        CostModel costs = feedback.Knn;
         MihIndex? mih = MihFor(segment, plan);
         SegmentShape shape = ShapeOf(segment, mih);
         var counters = default(MihCounters);
@@ -173,7 +175,7 @@ public sealed partial class HammingCollection<TKey>
         string reason = mih is null ? NoTablesReason(segment, plan) : "";
         if (mih is not null)
         {
-            Neighbor[]? byMih = KnnByMih(segment, mih, shape, query, k, ref bound, plan, costs, ref counters, cancellationToken);
+            Neighbor[]? byMih = KnnByMih(segment, mih, shape, query, k, ref bound, plan, feedback, ref counters, cancellationToken);
             if (byMih is not null)
             {
                 trace?.Add(segment, mih, "mih", plan == QueryPlan.Auto ? "every MIH ring predicted cheaper than the scan" : "MIH forced",
@@ -184,8 +186,10 @@ public sealed partial class HammingCollection<TKey>
             reason = $"ring {counters.Rings} predicted to pass the scan's cost; switched to the scan";
         }
         var sink = new LiveTopKSink(segment, new TopKCollector(k, segment.Reader.Rows, Layout.CodeBits), bound);
+        long scanStarted = Stopwatch.GetTimestamp();
         ScanSegment(segment, query, ref sink, cancellationToken);
         Neighbor[] found = sink.Collector.ToSortedArray();
+        Observe(feedback, CostKind.Scan, feedback.Calibrated.ScanNs(shape.Rows, shape.Words), scanStarted, found.Length);
         trace?.Add(segment, mih, how, reason, mih is null ? double.NaN : costs.MihNs(counters.Probes, counters.Postings, shape.InlineCodes),
             costs.ScanNs(shape.Rows, shape.Words), counters, segment.Reader.Rows, found.Length, started);
         return found;
@@ -194,10 +198,12 @@ public sealed partial class HammingCollection<TKey>
     // MIH rings under the planner's governor: the neighbours when MIH finished; null when it switched
     // to the scan, with the bound tightened by what it had found (k rows at most that far).
     private static Neighbor[]? KnnByMih(SegmentView segment, MihIndex mih, SegmentShape shape, ReadOnlySpan<ulong> query, int k, ref int bound,
-        QueryPlan plan, CostModel costs, ref MihCounters counters, CancellationToken cancellationToken)
+        QueryPlan plan, CostFeedback feedback, ref MihCounters counters, CancellationToken cancellationToken)
     {
-        var governor = new PlannedKnn(costs, shape, plan == QueryPlan.Auto, cancellationToken);
+        long started = Stopwatch.GetTimestamp();
+        var governor = new PlannedKnn(feedback.Knn, shape, plan == QueryPlan.Auto, cancellationToken);
         MihKnnResult result = mih.Knn(query, k, new LiveRows(segment), bound, ref governor, ref counters);
+        Observe(feedback, CostKind.MihKnn, feedback.Calibrated.MihNs(counters.Probes, counters.Postings, shape.InlineCodes), started, result.Neighbors.Length);
         if (!result.Abandoned)
         {
             return result.Neighbors;
@@ -216,7 +222,8 @@ public sealed partial class HammingCollection<TKey>
     {
         var perSegment = new Neighbor[view.Segments.Length][];
         _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
-        CostModel costs = _runtime.Costs;
+        CostFeedback costs = _runtime.Costs;
+        trace?.UseModel(costs.Radius);
         for (int s = 0; s < perSegment.Length; s++)
         {
             perSegment[s] = RadiusSegment(view.Segments[s], query, radius, plan, costs, trace, cancellationToken);
@@ -226,9 +233,10 @@ public sealed partial class HammingCollection<TKey>
 
     // One segment's live rows within the radius, ordered by (distance, row), by the plan the planner
     // predicts cheaper from the tables' exact bucket sizes (or the forced one).
-    private Neighbor[] RadiusSegment(SegmentView segment, ReadOnlySpan<ulong> query, int radius, QueryPlan plan, CostModel costs, QueryTrace? trace,
+    private Neighbor[] RadiusSegment(SegmentView segment, ReadOnlySpan<ulong> query, int radius, QueryPlan plan, CostFeedback feedback, QueryTrace? trace,
         CancellationToken cancellationToken)
     {
+        CostModel costs = feedback.Radius;
         cancellationToken.ThrowIfCancellationRequested();
         long started = Stopwatch.GetTimestamp();
         MihIndex? mih = MihFor(segment, plan);
@@ -239,14 +247,16 @@ public sealed partial class HammingCollection<TKey>
         string how = "scan";
         if (choice.Plan == SegmentPlan.Mih)
         {
-            found = RadiusByMih(segment, mih!, shape, query, radius, plan, costs, ref counters);
+            found = RadiusByMih(segment, mih!, shape, query, radius, plan, feedback, ref counters);
             how = found is null ? "mih+scan" : "mih";
         }
         if (found is null)
         {
             var sink = new LiveRadiusSink(segment, new RadiusCollector(), radius);
+            long scanStarted = Stopwatch.GetTimestamp();
             ScanSegment(segment, query, ref sink, cancellationToken);
             found = sink.Sorted(Layout.CodeBits);
+            Observe(feedback, CostKind.Scan, feedback.Calibrated.ScanNs(shape.Rows, shape.Words), scanStarted, found.Length);
         }
         trace?.Add(segment, mih, how,
             how == "mih+scan" ? $"{choice.Reason}; the buckets held more than predicted, switched to the scan after {counters.Postings} postings" : choice.Reason,
@@ -278,15 +288,19 @@ public sealed partial class HammingCollection<TKey>
     // The live rows within the radius by MIH, ordered by (distance, row); null when (auto) the buckets
     // held more postings than the scan's cost pays for.
     private static Neighbor[]? RadiusByMih(SegmentView segment, MihIndex mih, SegmentShape shape, ReadOnlySpan<ulong> query, int radius, QueryPlan plan,
-        CostModel costs, ref MihCounters counters)
+        CostFeedback feedback, ref MihCounters counters)
     {
+        long started = Stopwatch.GetTimestamp();
         var sink = new LiveMihRadiusSink(segment, []);
-        long budget = plan == QueryPlan.Auto ? Planner.PostingBudget(costs, shape) : long.MaxValue;
-        if (!mih.Radius(query, radius, ref sink, ref counters, budget))
+        long budget = plan == QueryPlan.Auto ? Planner.PostingBudget(feedback.Radius, shape) : long.MaxValue;
+        bool finished = mih.Radius(query, radius, ref sink, ref counters, budget);
+        if (!finished)
         {
+            Observe(feedback, CostKind.MihRadius, feedback.Calibrated.MihNs(counters.Probes, counters.Postings, shape.InlineCodes), started, sink.Results.Count);
             return null;
         }
         sink.Results.Sort();
+        Observe(feedback, CostKind.MihRadius, feedback.Calibrated.MihNs(counters.Probes, counters.Postings, shape.InlineCodes), started, sink.Results.Count);
         return [.. sink.Results];
     }
 
@@ -411,6 +425,16 @@ public sealed partial class HammingCollection<TKey>
             cancellationToken.ThrowIfCancellationRequested();
             sink.RowBase = start;
             ExhaustiveSearch.Scan(codes.Slice(start, Math.Min(chunk, codes.Count - start)), query, ref sink, _database.Options.Isa);
+        }
+    }
+
+    // Tells the cost feedback what a search of one segment, predicted at predictedNs by the calibration for the reads it made, took since started
+    // and found.
+    private static void Observe(CostFeedback feedback, CostKind kind, double predictedNs, long started, long found)
+    {
+        if (feedback.Learns && predictedNs >= CostFeedback.MinPredictedNs)
+        {
+            feedback.Observe(kind, predictedNs, Stopwatch.GetElapsedTime(started).TotalNanoseconds, found);
         }
     }
 

@@ -75,14 +75,14 @@ internal static class PlanBenchmark
         bool mihTooSlow = false;
         foreach (int radius in settings.Radii)
         {
-            PointResult point = Point(stdout, settings, workload, codes, queries, costModel, "radius", radius, mihTooSlow,
+            PointResult point = Point(stdout, settings, workload, codes, queries, () => items.ExplainRadius(queries[0], 0, QueryPlan.Mih).CostModel, "radius", radius, mihTooSlow,
                 (q, plan) => items.Radius(queries[q], radius, plan));
             mihTooSlow = point.MihTooSlow;
             BatchPoint(stdout, workload, "radius", radius, point, (n, plan) => items.RadiusBatch(all[..n], radius, threads: 1, plan));
         }
         foreach (int k in settings.Ks)
         {
-            PointResult point = Point(stdout, settings, workload, codes, queries, costModel, "knn", k, false, (q, plan) => items.Knn(queries[q], k, plan));
+            PointResult point = Point(stdout, settings, workload, codes, queries, () => items.ExplainKnn(queries[0], 1, QueryPlan.Mih).CostModel, "knn", k, false, (q, plan) => items.Knn(queries[q], k, plan));
             BatchPoint(stdout, workload, "knn", k, point, (n, plan) => items.KnnBatch(all[..n], k, threads: 1, plan));
         }
         return ExitCodes.Ok;
@@ -95,7 +95,7 @@ internal static class PlanBenchmark
         while (true)
         {
             string model = items.ExplainRadius(query, 0, QueryPlan.Mih).CostModel;
-            if (model != "defaults" || clock.Elapsed > TimeSpan.FromMinutes(1))
+            if (!model.StartsWith("defaults", StringComparison.Ordinal) || clock.Elapsed > TimeSpan.FromMinutes(1))
             {
                 return model;
             }
@@ -107,7 +107,7 @@ internal static class PlanBenchmark
     // as a new query's are; running the plans of one query back to back would warm them for the later ones),
     // in rounds of alternating order against drift, each pass after an untimed scan (the same caches for all). Returns whether forced MIH passed --skip-mih-over times the scan
     // (it then is skipped at larger radii, where it only gets slower).
-    private static PointResult Point(TextWriter stdout, PlanBenchmarkSettings settings, string workload, PackedCodes codes, PackedCodes queries, string costModel,
+    private static PointResult Point(TextWriter stdout, PlanBenchmarkSettings settings, string workload, PackedCodes codes, PackedCodes queries, Func<string> costModel,
         string op, int parameter, bool skipMih, Func<int, QueryPlan, IReadOnlyList<SearchResult<ulong>>> search)
     {
         QueryPlan[] plans = skipMih ? [QueryPlan.Scan, QueryPlan.Auto] : Plans;
@@ -207,7 +207,7 @@ internal static class PlanBenchmark
             auto_over_faster_fastest = Math.Round(autoFastest / Math.Min(mihFastest ?? double.MaxValue, scanFastest), 3),
             results_per_query = Math.Round((double)results / done, 1),
             mismatches,
-            cost_model = costModel,
+            cost_model = costModel(), // as the point's searches left it (corrected by their times)
         }));
         stdout.Flush();
         if (mismatches > 0)

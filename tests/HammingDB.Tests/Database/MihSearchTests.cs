@@ -256,4 +256,53 @@ public sealed class MihSearchTests(ITestOutputHelper output) : IDisposable
         Assert.True(items.Radius(hot, 3, QueryPlan.Scan).SequenceEqual(items.Radius(hot, 3)));
         Assert.True(items.Radius(hot, 3, QueryPlan.Mih).SequenceEqual(items.Radius(hot, 3)));
     }
+
+    [Fact]
+    public void A_cost_model_that_overprices_MIH_is_corrected_by_the_searches_times_unless_pinned()
+    {
+        const int seed = 23;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        using HammingDatabase db = HammingDatabase.Open(_dir, new DatabaseOptions { SealRows = 300_000, MihMinRows = 1000, BackgroundCompaction = false });
+        HammingCollection<ulong> items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+        var batch = items.NewBatch();
+        for (ulong key = 0; key < 200_000; key++)
+        {
+            batch.Upsert(key, TestData.RandomCode(random, layout));
+        }
+        items.Apply(batch);
+        db.Flush();
+        items.WaitForTables();
+        ulong[] query = TestData.RandomCode(random, layout);
+        // Probes priced at 10 us and postings at 300 ns (a hundred times what they take): MIH at radius 2 is predicted dearer
+        // than the scan's 20 us, though it takes a few microseconds.
+        var overpriced = new CostModel(0.1, 0, 10_000, 300, 300, "overpriced");
+        void SearchByMih(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                items.Radius(TestData.RandomCode(random, layout), 2, QueryPlan.Mih);
+            }
+        }
+
+        items.UseCostModel(overpriced);
+        SearchByMih(100);
+        QueryExplanation pinned = items.ExplainRadius(query, 2);
+        output.WriteLine($"{pinned.CostModel}: {pinned.Segments[0]}");
+        Assert.Equal("scan", Assert.Single(pinned.Segments).Plan);
+        Assert.Equal("overpriced", pinned.CostModel);
+
+        items.UseCostModel(overpriced, learns: true);
+        QueryExplanation before = items.ExplainRadius(query, 2);
+        Assert.Equal("scan", Assert.Single(before.Segments).Plan);
+        SearchByMih(100);
+        QueryExplanation after = items.ExplainRadius(query, 2);
+        output.WriteLine($"{after.CostModel}: {after.Segments[0]}");
+        SegmentExplanation segment = Assert.Single(after.Segments);
+        Assert.Equal("mih", segment.Plan);
+        Assert.True(segment.EstimatedMihMicroseconds < before.Segments[0].EstimatedMihMicroseconds / 3, $"{segment} after {before.Segments[0]}");
+        Assert.StartsWith("overpriced; corrected by ", after.CostModel, StringComparison.Ordinal);
+        Assert.True(items.Radius(query, 2, QueryPlan.Scan).SequenceEqual(items.Radius(query, 2)));
+    }
 }
