@@ -144,16 +144,25 @@ internal static class PlanBenchmark
             }
         }
         var answers = new IReadOnlyList<SearchResult<ulong>>[queries.Count];
-        // Rounds alternate the order of the plans; at least 2, and more (up to 20) while the point's time
-        // lasts, so that points of a few microseconds per query are timed over many passes.
-        int rounds = 0;
-        var spent = Stopwatch.StartNew();
-        for (int round = 0; round < 2 || (round < 20 && spent.Elapsed.TotalSeconds < settings.SecondsPerPoint); round++)
+        // Rounds alternate the order of the plans. Each plan runs at least 2 passes, and more (up to 20) while
+        // its share of the point's time lasts: points where MIH takes microseconds and the scan milliseconds time
+        // MIH and auto over many passes (two passes each let one slow moment of the machine move them 1.5x).
+        var rounds = new int[Plans.Length];
+        bool MorePasses(QueryPlan plan)
         {
-            rounds++;
+            int p = Array.IndexOf(Plans, plan);
+            return rounds[p] < 2 || (rounds[p] < 20 && totals[p] < settings.SecondsPerPoint * 1000 / plans.Length);
+        }
+        for (int round = 0; plans.Any(MorePasses); round++)
+        {
             for (int i = 0; i < plans.Length; i++)
             {
                 QueryPlan plan = plans[round % 2 == 0 ? i : plans.Length - 1 - i];
+                if (!MorePasses(plan))
+                {
+                    continue;
+                }
+                rounds[Array.IndexOf(Plans, plan)]++;
                 search(0, QueryPlan.Scan); // every pass starts from the caches a scan leaves
                 for (int q = 0; q < done; q++)
                 {
@@ -175,10 +184,9 @@ internal static class PlanBenchmark
                 }
             }
         }
-        int runs = rounds * done;
-        double? mih = skipMih ? null : totals[0] / runs;
-        double scan = totals[1] / runs;
-        double auto = totals[2] / runs;
+        double? mih = skipMih ? null : totals[0] / (rounds[0] * done);
+        double scan = totals[1] / (rounds[1] * done);
+        double auto = totals[2] / (rounds[2] * done);
         double best = Math.Min(mih ?? double.MaxValue, scan);
         double FastestSum(int p) => Enumerable.Range(0, done).Sum(q => fastest[p, q]);
         double? mihFastest = skipMih ? null : FastestSum(0) / done;
@@ -194,7 +202,8 @@ internal static class PlanBenchmark
             k = op == "knn" ? parameter : (int?)null,
             radius = op == "radius" ? parameter : (int?)null,
             queries = done,
-            rounds,
+            rounds = rounds.Max(),
+            rounds_mih_scan_auto = rounds,
             mih_ms = mih is null ? (double?)null : Math.Round(mih.Value, 4),
             scan_ms = Math.Round(scan, 4),
             auto_ms = Math.Round(auto, 4),

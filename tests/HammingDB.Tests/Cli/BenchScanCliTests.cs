@@ -169,4 +169,34 @@ public sealed class BenchScanCliTests(ITestOutputHelper output) : IDisposable
         Assert.StartsWith("hdb: ", stderr.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
         return stderr;
     }
+
+    [Fact]
+    public void Bench_plan_times_every_plan_with_the_same_answers()
+    {
+        const int seed = 78;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        PackedCodes codes = TestData.Codes(random, layout, 70_000, pool: 0); // over MihMinRows: the segment gets tables
+        PackedCodes queries = TestData.Codes(random, layout, 5, pool: 0);
+        string db = Write("c.hdbc", codes), q = Write("q.hdbc", queries), path = Path.Combine(_dir, "plan-db");
+
+        var (exit, stdout, stderr) = Hdb("bench", "plan", "--codes", db, "--queries", q, "--db", path, "--radii", "0,2", "--k", "3", "--seconds", "0.5");
+
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.Contains("cost model: measured", stderr, StringComparison.Ordinal);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        JsonElement[] points = [.. lines.Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("bench").GetString() == "plan")];
+        Assert.Equal(3, points.Length); // radius 0, radius 2, kNN 3
+        Assert.Equal(3, lines.Length - points.Length); // a batch line per point
+        foreach (JsonElement point in points)
+        {
+            Assert.Equal(0, point.GetProperty("mismatches").GetInt32());
+            int[] rounds = [.. point.GetProperty("rounds_mih_scan_auto").EnumerateArray().Select(r => r.GetInt32())];
+            Assert.All(rounds, r => Assert.InRange(r, 2, 20));
+            Assert.Equal(rounds.Max(), point.GetProperty("rounds").GetInt32());
+            Assert.StartsWith("measured", point.GetProperty("cost_model").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Equal(2, Hdb("bench", "plan", "--codes", db, "--queries", q, "--db", path, "--radii", "1", "--seconds", "0").Exit);
+    }
 }
