@@ -77,7 +77,7 @@ internal static class PlanBenchmark
         {
             PointResult point = Point(stdout, settings, workload, codes, queries, () => items.ExplainRadius(queries[0], 0, QueryPlan.Mih).CostModel, "radius", radius, mihTooSlow,
                 (q, plan) => items.Radius(queries[q], radius, plan));
-            mihTooSlow = point.MihTooSlow;
+            mihTooSlow |= point.MihTooSlow; // once too slow, it stays skipped at the larger radii that follow
             BatchPoint(stdout, workload, "radius", radius, point, (n, plan) => items.RadiusBatch(all[..n], radius, threads: 1, plan));
         }
         foreach (int k in settings.Ks)
