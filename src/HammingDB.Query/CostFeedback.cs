@@ -28,10 +28,14 @@ public enum CostKind
 /// probe at 90 to 1,078 ns (episodes in which memory-bound work runs 2-5x slower); the planner kept those
 /// figures for the life of the process and chose the slower plan at up to 2.6x near the crossover.</para>
 /// <para>The factor of a kind is the weighted geometric mean of its recent ratios (observed / predicted),
-/// shrunk towards 1 (the calibration) by a prior worth <see cref="PriorWeight"/> observations. Every
-/// observation, of any kind, ages all kinds' evidence by <see cref="Decay"/>, so a kind the planner stops
-/// choosing (because its factor rose) drifts back to the calibration and is tried again, rather than being
-/// shut out by one bad episode. Ratios are clamped to [1/<see cref="MaxFactor"/>, <see cref="MaxFactor"/>] and
+/// shrunk towards 1 (the calibration) by a prior worth <see cref="PriorWeight"/> observations; each observation
+/// ages the evidence of its own kind by <see cref="Decay"/> (about the last 64 count). A kind's evidence does not
+/// age while the other kinds run: the planner may stop choosing a kind whose factor says it is dear, and that
+/// factor must not drift back to a calibration that was wrong (a first version aged all kinds at every
+/// observation: on c256-10m, after a pass of scans, the MIH factor went from 0.27 back to 0.45 of a calibration
+/// that had put a posting at 645 ns, and radius 44 scanned at 1.6x MIH's time). When a factor with enough
+/// evidence leaves [1/<see cref="MaxDrift"/>, <see cref="MaxDrift"/>] the calibration itself is off (or the
+/// machine changed), and <see cref="Drifted"/> asks for a new one. Ratios are clamped to [1/<see cref="MaxFactor"/>, <see cref="MaxFactor"/>] and
 /// averaged in logarithms: one stalled search (a page fault, a pause) moves a factor by a few percent. Searches
 /// predicted under <see cref="MinPredictedNs"/> are not counted (their fixed costs, which the model leaves out,
 /// dominate them, and no choice between plans is close there); larger ones weigh up to 1 at
@@ -52,6 +56,12 @@ public sealed class CostFeedback
     /// <summary>What the evidence keeps of itself at each observation: about the last 64 observations count.</summary>
     public const double Decay = 63.0 / 64.0;
 
+    /// <summary>The factor beyond which (either way) <see cref="Drifted"/> asks for a new calibration.</summary>
+    public const double MaxDrift = 2;
+
+    /// <summary>The evidence (in observations of full weight) a factor needs before it counts as drifted.</summary>
+    public const double DriftEvidence = 16;
+
     /// <summary>The calibration's weight, in observations of full weight.</summary>
     public const double PriorWeight = 2;
 
@@ -67,6 +77,7 @@ public sealed class CostFeedback
     private readonly double[] _weight = new double[Kinds];
     private readonly double[] _logSum = new double[Kinds];
     private volatile Corrected _corrected;
+    private volatile bool _drifted;
 
     /// <summary>Starts from <paramref name="calibrated"/>; with <paramref name="learns"/> false the observations are ignored (a pinned model).</summary>
     public CostFeedback(CostModel calibrated, bool learns = true)
@@ -98,6 +109,12 @@ public sealed class CostFeedback
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// Whether some kind's factor, on at least <see cref="DriftEvidence"/> observations, went beyond <see cref="MaxDrift"/>
+    /// either way: the calibration is off, and a new one should replace this feedback.
+    /// </summary>
+    public bool Drifted => _drifted;
+
     /// <summary>Observations counted so far.</summary>
     public long Observations => _corrected.Observations;
 
@@ -116,13 +133,13 @@ public sealed class CostFeedback
         double weight = Math.Min(1, predictedNs / FullWeightNs);
         lock (_gate)
         {
-            for (int i = 0; i < Kinds; i++)
+            int k = (int)kind;
+            _weight[k] = (_weight[k] * Decay) + weight;
+            _logSum[k] = (_logSum[k] * Decay) + (weight * Math.Log(ratio));
+            if (_weight[k] >= DriftEvidence && Math.Abs(Math.Log(FactorOf(kind))) > Math.Log(MaxDrift))
             {
-                _weight[i] *= Decay;
-                _logSum[i] *= Decay;
+                _drifted = true;
             }
-            _weight[(int)kind] += weight;
-            _logSum[(int)kind] += weight * Math.Log(ratio);
             double scan = FactorOf(CostKind.Scan), radius = FactorOf(CostKind.MihRadius), knn = FactorOf(CostKind.MihKnn);
             long observations = _corrected.Observations + 1;
             _corrected = new Corrected(Scaled(radius, scan, observations), Scaled(knn, scan, observations), scan, radius, knn, observations);

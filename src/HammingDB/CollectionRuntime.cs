@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using HammingDB.Index;
 using HammingDB.Index.Mih;
 using HammingDB.Query;
@@ -147,7 +148,14 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
     /// </summary>
     public volatile CostFeedback Costs = new(CostModel.Defaults);
 
+    /// <summary>
+    /// The least time between two calibrations when the searches' times drift from the last one (<see cref="CostFeedback.Drifted"/>):
+    /// a calibration that stays off (the machine in a slow spell) is then redone every few seconds at most.
+    /// </summary>
+    public long RecalibrateAfterMs { get; private set; } = 5_000;
+
     private long _calibratedFor = -1;
+    private long _calibratedAt;
     private int _calibrating;
     private Task _calibration = Task.CompletedTask;
 
@@ -172,9 +180,21 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
     private volatile bool _pinned;
 
     /// <summary>
+    /// Replaces the calibrated model with <paramref name="model"/> (after a running calibration), as if measured: the searches'
+    /// times correct it and recalibrate when they drift from it, at most every <paramref name="recalibrateAfterMs"/> (tests).
+    /// </summary>
+    public void ReplaceCalibration(CostModel model, long recalibrateAfterMs)
+    {
+        WaitForCalibration();
+        RecalibrateAfterMs = recalibrateAfterMs;
+        Costs = new CostFeedback(model);
+    }
+
+    /// <summary>
     /// Starts a calibration of <see cref="Costs"/> in the background when the largest segment with
-    /// tables in <paramref name="segments"/> is not the one calibrated on (once at a time). Called by
-    /// searches, which hold a lease on the segments.
+    /// tables in <paramref name="segments"/> is not the one calibrated on, or when the searches' times
+    /// drifted from the calibration (at most every <see cref="RecalibrateAfterMs"/>; once at a time).
+    /// Called by searches, which hold a lease on the segments.
     /// </summary>
     public void CalibrateIfNeeded(ImmutableArray<SegmentView> segments, IsaLevel? isa)
     {
@@ -186,7 +206,9 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
                 largest = segment;
             }
         }
-        if (largest is null || largest.FileNumber == Interlocked.Read(ref _calibratedFor) || Interlocked.CompareExchange(ref _calibrating, 1, 0) != 0)
+        CostFeedback previous = Costs;
+        bool drifted = previous.Drifted && Environment.TickCount64 - Interlocked.Read(ref _calibratedAt) >= RecalibrateAfterMs;
+        if (largest is null || (largest.FileNumber == Interlocked.Read(ref _calibratedFor) && !drifted) || Interlocked.CompareExchange(ref _calibrating, 1, 0) != 0)
         {
             return;
         }
@@ -196,7 +218,16 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
         {
             try
             {
-                Costs = new CostFeedback(Calibration.Measure(handle.Mih!, handle.Reader.Codes, isa, CostModel.Defaults));
+                CostModel model = Calibration.Measure(handle.Mih!, handle.Reader.Codes, isa, CostModel.Defaults);
+                if (drifted)
+                {
+                    model = model with
+                    {
+                        Source = string.Create(CultureInfo.InvariantCulture,
+                            $"{model.Source}; recalibrated: the searches had drifted from the last calibration (MIH x{previous.Factor(CostKind.MihRadius):0.00} radius, x{previous.Factor(CostKind.MihKnn):0.00} kNN, scan x{previous.Factor(CostKind.Scan):0.00})"),
+                    };
+                }
+                Costs = new CostFeedback(model);
                 Interlocked.Exchange(ref _calibratedFor, handle.FileNumber);
             }
 #pragma warning disable CA1031 // a failed calibration changes no answer: the previous cost model stays
@@ -207,6 +238,7 @@ internal sealed class CollectionRuntime(CollectionState definition, Memtable mem
             }
             finally
             {
+                Interlocked.Exchange(ref _calibratedAt, Environment.TickCount64);
                 handle.Release();
                 Volatile.Write(ref _calibrating, 0);
             }

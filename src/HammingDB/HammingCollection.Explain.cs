@@ -55,6 +55,9 @@ public sealed partial class HammingCollection<TKey>
     /// <summary>Plans with <paramref name="model"/> from now on, never calibrating (tests).</summary>
     internal void UseCostModel(Query.CostModel model, bool learns = false) => _runtime.PinCosts(model, learns);
 
+    /// <summary>Plans with <paramref name="model"/> as if a calibration had measured it: corrected, and replaced when the searches drift from it (tests).</summary>
+    internal void UseCalibratedCostModel(Query.CostModel model, long recalibrateAfterMs) => _runtime.ReplaceCalibration(model, recalibrateAfterMs);
+
     /// <summary>What each segment of one search did, in order.</summary>
     private sealed class QueryTrace
     {

@@ -305,4 +305,38 @@ public sealed class MihSearchTests(ITestOutputHelper output) : IDisposable
         Assert.StartsWith("overpriced; corrected by ", after.CostModel, StringComparison.Ordinal);
         Assert.True(items.Radius(query, 2, QueryPlan.Scan).SequenceEqual(items.Radius(query, 2)));
     }
+
+    [Fact]
+    public void Searches_that_drift_far_from_the_calibration_make_the_collection_calibrate_again()
+    {
+        const int seed = 24;
+        output.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        var layout = new CodeLayout(64);
+        using HammingDatabase db = HammingDatabase.Open(_dir, new DatabaseOptions { SealRows = 100_000, MihMinRows = 1000, BackgroundCompaction = false });
+        HammingCollection<ulong> items = db.CreateCollection<ulong>("items", new CollectionOptions { CodeBits = 64 });
+        var batch = items.NewBatch();
+        for (ulong key = 0; key < 20_000; key++)
+        {
+            batch.Upsert(key, TestData.RandomCode(random, layout));
+        }
+        items.Apply(batch);
+        db.Flush();
+        items.WaitForTables();
+        ulong[] query = TestData.RandomCode(random, layout);
+        Assert.StartsWith("measured", items.ExplainRadius(query, 2).CostModel, StringComparison.Ordinal);
+
+        // A calibration that prices MIH a hundred times too high: forced MIH searches time it (each predicted at 30 us or more).
+        items.UseCalibratedCostModel(new CostModel(0.1, 0, 10_000, 300, 300, "overpriced"), recalibrateAfterMs: 0);
+        Assert.Equal("overpriced", items.ExplainRadius(query, 2, QueryPlan.Scan).CostModel);
+        for (int i = 0; i < 60; i++)
+        {
+            items.Radius(TestData.RandomCode(random, layout), 2, QueryPlan.Mih); // once the factor drifted past 2x, the next search recalibrates
+        }
+        items.WaitForTables();
+        string model = items.ExplainRadius(query, 2, QueryPlan.Mih).CostModel;
+        output.WriteLine(model);
+        Assert.StartsWith("measured", model, StringComparison.Ordinal);
+        Assert.Contains("recalibrated: the searches had drifted from the last calibration (MIH x0.", model, StringComparison.Ordinal);
+    }
 }

@@ -79,19 +79,37 @@ public class CostFeedbackTests
     }
 
     [Fact]
-    public void A_kind_no_longer_observed_drifts_back_to_the_calibration()
+    public void A_kind_keeps_its_factor_while_other_kinds_run()
     {
         var feedback = new CostFeedback(Calibrated);
         for (int i = 0; i < 100; i++)
         {
-            feedback.Observe(CostKind.MihKnn, Millisecond, 8 * Millisecond);
+            feedback.Observe(CostKind.MihKnn, Millisecond, 0.25 * Millisecond);
         }
-        Assert.True(feedback.Factor(CostKind.MihKnn) > 6);
+        double factor = feedback.Factor(CostKind.MihKnn);
+        Assert.InRange(factor, 0.25, 0.3);
         for (int i = 0; i < 400; i++)
         {
-            feedback.Observe(CostKind.Scan, Millisecond, Millisecond);
+            feedback.Observe(CostKind.Scan, Millisecond, Millisecond); // the planner now scans: MIH's evidence stays
         }
-        Assert.InRange(feedback.Factor(CostKind.MihKnn), 1, 1.2);
+        Assert.Equal(factor, feedback.Factor(CostKind.MihKnn), 12);
+        Assert.Equal(Calibrated.ProbeNs * factor, feedback.Knn.ProbeNs, 9);
+    }
+
+    [Theory]
+    [InlineData(1.9, 100, false)] // within 2x either way
+    [InlineData(3, 10, false)]    // too little evidence yet
+    [InlineData(3, 40, true)]
+    [InlineData(0.3, 40, true)]
+    public void A_factor_beyond_twice_either_way_on_enough_evidence_asks_for_a_new_calibration(double ratio, int observations, bool drifted)
+    {
+        var feedback = new CostFeedback(Calibrated);
+        for (int i = 0; i < observations; i++)
+        {
+            feedback.Observe(CostKind.MihRadius, Millisecond, ratio * Millisecond);
+        }
+        Assert.Equal(drifted, feedback.Drifted);
+        Assert.False(new CostFeedback(Calibrated, learns: false).Drifted);
     }
 
     [Fact]
