@@ -57,7 +57,7 @@ public sealed class CostFeedback
     public const double Decay = 63.0 / 64.0;
 
     /// <summary>The factor beyond which (either way) <see cref="Drifted"/> asks for a new calibration.</summary>
-    public const double MaxDrift = 2;
+    public const double MaxDrift = 3;
 
     /// <summary>The evidence (in observations of full weight) a factor needs before it counts as drifted.</summary>
     public const double DriftEvidence = 16;
@@ -142,7 +142,7 @@ public sealed class CostFeedback
             }
             double scan = FactorOf(CostKind.Scan), radius = FactorOf(CostKind.MihRadius), knn = FactorOf(CostKind.MihKnn);
             long observations = _corrected.Observations + 1;
-            _corrected = new Corrected(Scaled(radius, scan, observations), Scaled(knn, scan, observations), scan, radius, knn, observations);
+            _corrected = new Corrected(Scaled(radius, scan), Scaled(knn, scan), scan, radius, knn, observations);
         }
         return true;
     }
@@ -150,15 +150,26 @@ public sealed class CostFeedback
     // The prior counts as PriorWeight observations of ratio 1 (log 0).
     private double FactorOf(CostKind kind) => Math.Exp(_logSum[(int)kind] / (PriorWeight + _weight[(int)kind]));
 
-    private CostModel Scaled(double mih, double scan, long observations) => Calibrated with
+    /// <summary>
+    /// Where the figures of <see cref="Radius"/> (<paramref name="knn"/> false) or <see cref="Knn"/> come from, in words: the
+    /// calibration's source, then the correction (worded when asked, not at every observation).
+    /// </summary>
+    public string Describe(bool knn)
+    {
+        Corrected corrected = _corrected;
+        return corrected.Observations == 0
+            ? Calibrated.Source
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{Calibrated.Source}; corrected by {corrected.Observations} searches timed: MIH x{(knn ? corrected.MihKnn : corrected.MihRadius):0.00}, scan x{corrected.Scan:0.00}");
+    }
+
+    private CostModel Scaled(double mih, double scan) => Calibrated with
     {
         ScanRowNs = Calibrated.ScanRowNs * scan,
         ScanWordNs = Calibrated.ScanWordNs * scan,
         ProbeNs = Calibrated.ProbeNs * mih,
         PostingNs = Calibrated.PostingNs * mih,
         WidePostingNs = Calibrated.WidePostingNs * mih,
-        Source = string.Create(CultureInfo.InvariantCulture,
-            $"{Calibrated.Source}; corrected by {observations} searches timed: MIH x{mih:0.00}, scan x{scan:0.00}"),
     };
 
     private sealed record Corrected(CostModel Radius, CostModel Knn, double Scan, double MihRadius, double MihKnn, long Observations);

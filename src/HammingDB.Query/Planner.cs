@@ -70,9 +70,17 @@ public static class Planner
     }
 
     /// <summary>
+    /// Counting the exact bucket sizes may cost at most 1/CountingShare of the scan. At a quarter, the queries near the
+    /// crossover paid for counting whichever plan they then took: on u64-10m at radius 16 each query counted 4.6k buckets
+    /// (predicted 0.28 ms, a tenth of the scan) and auto took 1.18x the faster plan. The posting budget
+    /// (<see cref="PostingBudget"/>) still stops a MIH search whose buckets hold far more than the average predicted.
+    /// </summary>
+    public const double CountingShare = 16;
+
+    /// <summary>
     /// Whether the average-bucket estimate <paramref name="average"/> leaves the choice open, so the
     /// exact bucket sizes are worth counting: MIH predicted at more than a quarter of the scan, and
-    /// counting (about the probes' cost) at most a quarter of it, since a query that then scans pays
+    /// counting (about the probes' cost) at most a sixteenth of it, since a query that then scans pays
     /// both (c256-10m radius 48: counting 73k buckets took about as long as the scan). Otherwise the
     /// average decides (skewed buckets are caught by <see cref="PostingBudget"/> while MIH runs).
     /// </summary>
@@ -80,7 +88,7 @@ public static class Planner
     {
         ArgumentNullException.ThrowIfNull(model);
         double scan = model.ScanNs(shape.Rows, shape.Words);
-        return model.MihNs(average.Probes, average.Postings, shape.InlineCodes) > scan / 4 && average.Probes * model.ProbeNs <= scan / 4;
+        return model.MihNs(average.Probes, average.Postings, shape.InlineCodes) > scan / 4 && average.Probes * model.ProbeNs <= scan / CountingShare;
     }
 
     /// <summary>The postings a radius search by MIH may read before it gives up for the scan: as many as the scan's predicted time pays for.</summary>

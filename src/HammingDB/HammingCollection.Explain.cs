@@ -66,7 +66,7 @@ public sealed partial class HammingCollection<TKey>
         /// <summary>Where the figures of the cost model the search planned with came from.</summary>
         public string Model { get; private set; } = "";
 
-        public void UseModel(Query.CostModel model) => Model = model.Source;
+        public void UseModel(string model) => Model = model;
 
         public void Add(SegmentView segment, MihIndex? mih, string plan, string reason, double mihNs, double scanNs, MihCounters counters, long rowsScanned, int found, long started) =>
             Segments.Add(new SegmentExplanation(segment.FileNumber, segment.Reader.Rows, mih?.Tables.Count ?? segment.Reader.MihTables.Count, plan, reason,

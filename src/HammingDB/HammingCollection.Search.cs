@@ -146,7 +146,7 @@ public sealed partial class HammingCollection<TKey>
         }
         _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
         CostFeedback costs = _runtime.Costs;
-        trace?.UseModel(costs.Knn);
+        trace?.UseModel(costs.Describe(knn: true));
         for (int s = 0; s < view.Segments.Length; s++)
         {
             // Rows are in key order inside a segment: top k by (distance, row) is top k by (distance, key).
@@ -223,7 +223,7 @@ public sealed partial class HammingCollection<TKey>
         var perSegment = new Neighbor[view.Segments.Length][];
         _runtime.CalibrateIfNeeded(view.Segments, _database.Options.Isa);
         CostFeedback costs = _runtime.Costs;
-        trace?.UseModel(costs.Radius);
+        trace?.UseModel(costs.Describe(knn: false));
         for (int s = 0; s < perSegment.Length; s++)
         {
             perSegment[s] = RadiusSegment(view.Segments[s], query, radius, plan, costs, trace, cancellationToken);

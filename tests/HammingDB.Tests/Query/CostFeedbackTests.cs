@@ -50,7 +50,10 @@ public class CostFeedbackTests
         Assert.Equal(Calibrated.ScanRowNs, radius.ScanRowNs, 12);
         Assert.Equal(Calibrated.ScanWordNs, radius.ScanWordNs, 12);
         Assert.Equal(Calibrated.ProbeNs, feedback.Knn.ProbeNs, 12);
-        Assert.StartsWith("measured here; corrected by 200 searches timed: MIH x2.9", radius.Source, StringComparison.Ordinal);
+        Assert.Equal(Calibrated.Source, radius.Source);
+        Assert.StartsWith("measured here; corrected by 200 searches timed: MIH x2.9", feedback.Describe(knn: false), StringComparison.Ordinal);
+        Assert.StartsWith("measured here; corrected by 200 searches timed: MIH x1.00", feedback.Describe(knn: true), StringComparison.Ordinal);
+        Assert.Equal("measured here", new CostFeedback(Calibrated).Describe(knn: false));
         Assert.Equal(200, feedback.Observations);
     }
 
@@ -97,11 +100,11 @@ public class CostFeedbackTests
     }
 
     [Theory]
-    [InlineData(1.9, 100, false)] // within 2x either way
-    [InlineData(3, 10, false)]    // too little evidence yet
-    [InlineData(3, 40, true)]
-    [InlineData(0.3, 40, true)]
-    public void A_factor_beyond_twice_either_way_on_enough_evidence_asks_for_a_new_calibration(double ratio, int observations, bool drifted)
+    [InlineData(2.9, 100, false)] // within 3x either way
+    [InlineData(5, 10, false)]    // too little evidence yet
+    [InlineData(5, 40, true)]
+    [InlineData(0.2, 40, true)]
+    public void A_factor_beyond_three_times_either_way_on_enough_evidence_asks_for_a_new_calibration(double ratio, int observations, bool drifted)
     {
         var feedback = new CostFeedback(Calibrated);
         for (int i = 0; i < observations; i++)

@@ -60,9 +60,9 @@ public class PlannerTests(ITestOutputHelper output)
         long quarter = (long)((scan / 4) - (10 * Model.ProbeNs)) / (long)Model.PostingNs; // postings at a quarter of the scan, 10 probes
         Assert.False(Planner.CountExactly(Model, shape, new MihEstimate(10, quarter, false)));
         Assert.True(Planner.CountExactly(Model, shape, new MihEstimate(10, quarter + 1, false)));
-        long probesAtQuarter = (long)(scan / 4 / Model.ProbeNs); // counting costs about the probes: at most a quarter of the scan
-        Assert.True(Planner.CountExactly(Model, shape, new MihEstimate(probesAtQuarter, quarter, false)));
-        Assert.False(Planner.CountExactly(Model, shape, new MihEstimate(probesAtQuarter + 1, quarter, false)));
+        long probesAtShare = (long)(scan / Planner.CountingShare / Model.ProbeNs); // counting costs about the probes: at most 1/16 of the scan
+        Assert.True(Planner.CountExactly(Model, shape, new MihEstimate(probesAtShare, quarter, false)));
+        Assert.False(Planner.CountExactly(Model, shape, new MihEstimate(probesAtShare + 1, quarter, false)));
         Assert.Equal((long)(scan / Model.PostingNs), Planner.PostingBudget(Model, shape));
         Assert.Equal((long)(Model.ScanNs(1_000_000, 4) / Model.WidePostingNs), Planner.PostingBudget(Model, new SegmentShape(1_000_000, 4, true, false)));
     }
